@@ -1,0 +1,395 @@
+"""One ZMTP connection, without I/O: greeting, security handshake, ZAP, then traffic.
+
+Bytes in, events out::
+
+    conn = Connection(CurveClient(server_key, secret), socket_type=b"DEALER")
+    transport.write(conn.data_to_send())       # our greeting, at once
+    for event in conn.receive_data(chunk):      # messages (lists of frames) and events
+        ...
+    conn.send_message([b"hello"]); transport.write(conn.data_to_send())
+
+Every violation raises a ``ProtocolError`` (with libzmq's error code) and closes the connection;
+``data_to_send()`` then holds the last bytes to write before closing (an ERROR command, when the
+protocol lets us explain).  The connection's states and the moves between them are the table
+``TRANSITIONS`` below; nothing else changes ``state``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+
+from ..constants import Errno, ProtocolErrorCode
+from ..error import ZMQError
+from . import commands as cmd
+from .errors import AuthenticationFailed, PeerError, ProtocolError, ZapReplyError
+from .events import (
+    Cancel,
+    HandshakeComplete,
+    PingReceived,
+    PongReceived,
+    Subscribe,
+    ZapRequestNeeded,
+)
+from .frames import (
+    COMMAND,
+    MAX_FRAME_SIZE,
+    MORE,
+    Buffer,
+    FrameDecoder,
+    encode_command,
+    encode_message,
+    frame_header,
+)
+from .greeting import (
+    GREETING_SIZE,
+    VERSION_MAJOR,
+    VERSION_MINOR,
+    Greeting,
+    build_greeting,
+    check_greeting_prefix,
+    check_peer_greeting,
+    parse_greeting,
+)
+from .limits import DEFAULT_LIMITS, Limits
+from .mechanism import Mechanism, Phase, TrafficCodec
+from .metadata import IDENTITY, SOCKET_TYPE, Metadata, encode_metadata
+from .sockettypes import SENDS_IDENTITY, compatible
+from .zap import ZapReply, ZapRequest
+
+
+class State(enum.Enum):
+    GREETING = "greeting"  # our greeting is sent; waiting for the peer's 64 octets
+    HANDSHAKE = "handshake"  # the mechanism exchanges commands
+    ZAP_PENDING = "zap-pending"  # the server mechanism waits for a ZAP decision
+    TRAFFIC = "traffic"  # messages and traffic commands flow both ways
+    CLOSED = "closed"  # a protocol error or an ERROR ended the connection
+
+
+#: Every legal move.  Any other is a bug in this module, caught by ``_enter``.
+TRANSITIONS: Mapping[State, frozenset[State]] = {
+    State.GREETING: frozenset({State.HANDSHAKE, State.CLOSED}),
+    State.HANDSHAKE: frozenset({State.ZAP_PENDING, State.TRAFFIC, State.CLOSED}),
+    State.ZAP_PENDING: frozenset({State.HANDSHAKE, State.TRAFFIC, State.CLOSED}),
+    State.TRAFFIC: frozenset({State.CLOSED}),
+    State.CLOSED: frozenset(),
+}
+
+#: Commands that belong to a handshake: seeing one during traffic is a protocol error.
+_HANDSHAKE_COMMANDS = frozenset({b"HELLO", b"WELCOME", b"INITIATE", b"READY"})
+
+#: The request id of our (single) ZAP request.
+_ZAP_REQUEST_ID = b"1"
+
+
+class Connection:
+    """The protocol state of one connection.  See the module docstring."""
+
+    def __init__(
+        self,
+        mechanism: Mechanism,
+        *,
+        socket_type: bytes,
+        identity: bytes = b"",
+        metadata: Mapping[str, bytes] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        check_socket_type: bool = True,
+        zap_domain: bytes = b"",
+        peer_address: bytes = b"",
+    ) -> None:
+        if len(identity) > 255:
+            raise ValueError("a routing identity is at most 255 octets")
+        self.mechanism = mechanism
+        self.socket_type = socket_type
+        self.limits = limits
+        self.check_socket_type = check_socket_type
+        self.zap_domain = zap_domain
+        self.peer_address = peer_address
+        self.identity = identity
+        properties: dict[str, bytes] = {SOCKET_TYPE: socket_type}
+        if socket_type in SENDS_IDENTITY:
+            properties[IDENTITY] = identity
+        properties.update(metadata or {})
+        mechanism.setup(encode_metadata(properties), limits)
+
+        self.state = State.GREETING
+        #: The peer's greeting, once received.
+        self.peer_greeting: Greeting | None = None
+        #: The ZMTP version spoken: the lower of ours and the peer's.
+        self.zmtp_version = (VERSION_MAJOR, VERSION_MINOR)
+        #: The ZAP request awaiting a reply, if any.
+        self.zap_request: ZapRequest | None = None
+        self.user_id: bytes | None = None
+        self.zap_metadata = Metadata()
+        self._codec: TrafficCodec | None = None
+        self._greeting_buffer = b""
+        self._out: list[Buffer] = [build_greeting(mechanism.name, mechanism.greeting_as_server)]
+        self._decoder = FrameDecoder(limits, self._on_command, limits.max_handshake_command_size)
+
+    # -- input --------------------------------------------------------------------------------
+
+    def receive_data(self, data: Buffer) -> list[object]:
+        """Feed bytes from the peer.  Returns messages (lists of frames) and events, in order."""
+        if self.state is State.CLOSED:
+            raise ZMQError(Errno.EFSM, "the connection is closed; discard it")
+        try:
+            if self.state is State.GREETING:
+                rest = self._receive_greeting(bytes(data))
+                if rest is None:
+                    return []
+                data = rest
+            return self._decoder.feed(data)
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _receive_greeting(self, data: bytes) -> bytes | None:
+        needed = GREETING_SIZE - len(self._greeting_buffer)
+        self._greeting_buffer += data[:needed]
+        check_greeting_prefix(self._greeting_buffer)
+        if len(self._greeting_buffer) < GREETING_SIZE:
+            return None
+        peer = parse_greeting(self._greeting_buffer)
+        self._greeting_buffer = b""
+        self.peer_greeting = peer
+        self._enter(State.HANDSHAKE)
+        if (peer.major, peer.minor) < self.zmtp_version:
+            self.zmtp_version = (peer.major, peer.minor)
+        check_peer_greeting(peer, self.mechanism.name, self.mechanism.greeting_as_server)
+        self._send_commands(self.mechanism.start())
+        return data[needed:]
+
+    def _on_command(self, body: Buffer, out: list[object]) -> None:
+        """Called by the decoder for each complete command frame."""
+        if self.state is State.HANDSHAKE:
+            self._send_commands(self.mechanism.process(bytes(body)))
+            self._after_mechanism(out)
+        elif self.state is State.TRAFFIC:
+            self._traffic_command(bytes(body), out)
+        else:  # ZAP_PENDING: a conforming peer is waiting for our answer and sends nothing
+            raise ProtocolError(
+                "command received while the ZAP decision is pending",
+                ProtocolErrorCode.ZMTP_UNEXPECTED_COMMAND,
+            )
+
+    def _traffic_command(self, body: bytes, out: list[object]) -> None:
+        name, data = cmd.parse_command(body)
+        if name == cmd.PING:
+            ttl, context = cmd.parse_ping(data)
+            self._send_command(cmd.command(cmd.PONG, context))
+            out.append(PingReceived(ttl / 10, context))
+        elif name == cmd.PONG:
+            out.append(PongReceived(cmd.parse_pong(data)))
+        elif name == cmd.SUBSCRIBE:
+            out.append(Subscribe(data))
+        elif name == cmd.CANCEL:
+            out.append(Cancel(data))
+        elif name == cmd.ERROR:
+            raise PeerError(cmd.parse_error(data))
+        elif name in _HANDSHAKE_COMMANDS:
+            raise ProtocolError(
+                f"{name.decode()} command after the handshake",
+                ProtocolErrorCode.ZMTP_UNEXPECTED_COMMAND,
+            )
+        # Other well-formed commands are ignored, as libzmq does, so that a future ZMTP
+        # command cannot break a connection; each is bounded by the command size limit.
+
+    def _after_mechanism(self, out: list[object]) -> None:
+        """Act on the mechanism's phase after it handled a command or a ZAP answer."""
+        mechanism = self.mechanism
+        if mechanism.peer_metadata is not None:
+            self._check_peer_metadata(mechanism.peer_metadata)
+        if mechanism.phase is Phase.ZAP:
+            self.zap_request = ZapRequest(
+                _ZAP_REQUEST_ID,
+                self.zap_domain,
+                self.peer_address,
+                self.identity,
+                mechanism.name,
+                mechanism.zap_credentials,
+            )
+            self._enter(State.ZAP_PENDING)
+            out.append(ZapRequestNeeded(self.zap_request))
+        elif mechanism.phase is Phase.DONE:
+            self._enter(State.TRAFFIC)
+            self._start_traffic()
+            assert mechanism.peer_metadata is not None
+            out.append(
+                HandshakeComplete(
+                    self.zmtp_version,
+                    mechanism.name,
+                    mechanism.peer_metadata,
+                    self.user_id,
+                    self.zap_metadata,
+                )
+            )
+
+    def _check_peer_metadata(self, metadata: Metadata) -> None:
+        invalid = ProtocolErrorCode.ZMTP_INVALID_METADATA
+        if len(metadata.get(IDENTITY, b"")) > 255:
+            raise ProtocolError("the peer's Identity is longer than 255 octets", invalid)
+        if not self.check_socket_type:
+            return
+        peer_type = metadata.get(SOCKET_TYPE)
+        if peer_type is None:
+            raise ProtocolError("the peer did not announce its Socket-Type", invalid)
+        if not compatible(self.socket_type, peer_type):
+            raise ProtocolError(
+                f"a {self.socket_type.decode()} socket cannot talk to a "
+                f"{peer_type.decode('ascii', 'replace')[:20]} peer",
+                invalid,
+            )
+
+    def _start_traffic(self) -> None:
+        decoder = self._decoder
+        max_message = self.limits.max_message_size
+        decoder.command_limit = max_message if max_message >= 0 else MAX_FRAME_SIZE
+        decoder.accept_messages = True
+        codec = self._codec = self.mechanism.traffic_codec()
+        if codec is not None:
+            decoder.box_overhead = codec.overhead
+            decoder.unbox = codec.unbox
+
+    # -- ZAP ----------------------------------------------------------------------------------
+
+    def zap_reply(self, reply: ZapReply | Sequence[Buffer]) -> list[object]:
+        """Give the ZAP handler's answer (a ZapReply, or its frames as received, delimiter
+        first).  Returns the events it causes; a refusal raises AuthenticationFailed."""
+        if self.state is not State.ZAP_PENDING or self.zap_request is None:
+            raise ZMQError(Errno.EFSM, "no ZAP request is pending on this connection")
+        out: list[object] = []
+        try:
+            if not isinstance(reply, ZapReply):
+                reply = ZapReply.from_frames(reply, limits=self.limits)
+            if reply.request_id != self.zap_request.request_id:
+                raise ZapReplyError(
+                    "ZAP reply answers another request", ProtocolErrorCode.ZAP_BAD_REQUEST_ID
+                )
+            if reply.status_code != 200:
+                text = reply.status_text.decode("ascii", "replace")[:80]
+                raise AuthenticationFailed(
+                    reply.status_code,
+                    f"the ZAP handler refused the client ({reply.status_code} {text})".strip(),
+                )
+            self.user_id = reply.user_id
+            self.zap_metadata = reply.metadata
+            self.zap_request = None
+            self._enter(State.HANDSHAKE)
+            self._send_commands(self.mechanism.zap_accepted())
+            self._after_mechanism(out)
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        return out
+
+    def refuse(self, status: int, reason: bytes) -> AuthenticationFailed:
+        """Refuse the client without a ZAP reply (no handler, handler gone or too slow).
+
+        Queues an ERROR with ``reason``, closes the connection, and returns the exception that
+        describes it (for the engine's monitor event)."""
+        if self.state is not State.ZAP_PENDING:
+            raise ZMQError(Errno.EFSM, "no ZAP request is pending on this connection")
+        exc = AuthenticationFailed(status, reason.decode("ascii", "replace"))
+        self._fail(exc, reason)
+        return exc
+
+    # -- output -------------------------------------------------------------------------------
+
+    def data_to_send(self) -> list[Buffer]:
+        """Everything queued for the peer since the last call, as a list of buffers."""
+        out = self._out
+        self._out = []
+        return out
+
+    def send_message(self, frames: Sequence[Buffer]) -> None:
+        """Queue a message (one or more frames)."""
+        if self.state is not State.TRAFFIC:
+            raise ZMQError(Errno.EFSM, f"cannot send a message in state {self.state.value}")
+        if not frames:
+            raise ValueError("a message has at least one frame")
+        codec = self._codec
+        if codec is None:
+            self._out += encode_message(frames)
+            return
+        last = len(frames) - 1
+        for i, frame in enumerate(frames):
+            boxed = codec.box(MORE if i < last else 0, frame)
+            self._out += (frame_header(len(boxed)), boxed)
+
+    def send_subscribe(self, topic: bytes) -> None:
+        """Subscribe: a SUBSCRIBE command in ZMTP 3.1, a ``\\x01topic`` message in 3.0."""
+        self._send_subscription(cmd.SUBSCRIBE, b"\x01", topic)
+
+    def send_cancel(self, topic: bytes) -> None:
+        """Cancel: a CANCEL command in ZMTP 3.1, a ``\\x00topic`` message in 3.0."""
+        self._send_subscription(cmd.CANCEL, b"\x00", topic)
+
+    def _send_subscription(self, name: bytes, legacy: bytes, topic: bytes) -> None:
+        if self.zmtp_version >= (3, 1):
+            self._send_traffic_command(cmd.command(name, topic))
+        else:
+            self.send_message([legacy + topic])
+
+    def send_ping(self, ttl_deciseconds: int = 0, context: bytes = b"") -> bool:
+        """Queue a PING.  Returns False (and sends nothing) to a ZMTP 3.0 peer, which has no
+        heartbeats."""
+        if self.zmtp_version < (3, 1):
+            return False
+        self._send_traffic_command(cmd.ping_command(ttl_deciseconds, context))
+        return True
+
+    def _send_traffic_command(self, body: bytes) -> None:
+        if self.state is not State.TRAFFIC:
+            raise ZMQError(Errno.EFSM, f"cannot send a command in state {self.state.value}")
+        self._send_command(body)
+
+    def _send_command(self, body: bytes) -> None:
+        codec = self._codec
+        if codec is None:
+            self._out.append(encode_command(body))
+        else:
+            boxed = codec.box(COMMAND, body)
+            self._out += (frame_header(len(boxed)), boxed)
+
+    def _send_commands(self, bodies: list[bytes]) -> None:
+        for body in bodies:
+            self._out.append(encode_command(body))
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self.state is State.TRAFFIC
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for partial input (frames and the message in progress)."""
+        return len(self._greeting_buffer) + self._decoder.buffered
+
+    def _enter(self, state: State) -> None:
+        if state not in TRANSITIONS[self.state]:
+            raise AssertionError(f"illegal transition {self.state.value} -> {state.value}")
+        self.state = state
+
+    def _fail(self, exc: ProtocolError, reason: bytes | None = None) -> None:
+        """Close after ``exc``: queue an ERROR when the peer may be told, then drop input."""
+        explain = (
+            exc.may_send_error
+            and self.state in (State.HANDSHAKE, State.ZAP_PENDING)
+            and self.mechanism.may_send_error
+        )
+        if explain:
+            if reason is None:
+                if exc.auth_status is not None:
+                    reason = str(exc.auth_status).encode()
+                else:
+                    reason = exc.code.name.lower().replace("_", " ").encode()
+            self._out.append(encode_command(cmd.error_command(reason)))
+        self.state = State.CLOSED
+        self.zap_request = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Connection {self.socket_type.decode()} {self.mechanism.name.decode()} "
+            f"state={self.state.value}>"
+        )

@@ -1,0 +1,410 @@
+"""The CURVE mechanism (RFC 25) running CurveZMQ (RFC 26) with libsodium through PyNaCl.
+
+    C:HELLO  S:WELCOME  C:INITIATE  S:READY  then MESSAGE both ways
+
+Keys: permanent C/c (client) and S/s (server), transient C'/c' and S'/s' made per connection.
+Every command's length is checked before a box is opened; short nonces must strictly increase
+in each direction (a replayed or old nonce is a protocol error); the transient shared key is
+computed once (``crypto_box_beforenm``) and used for every message.  The server keeps nothing but
+the cookie key between WELCOME and INITIATE that it could not recompute, and the cookie binds
+C' and s' so an INITIATE cannot be replayed onto another connection.
+
+libzmq facts, found by testing against it rather than in the RFC: after the handshake a MESSAGE
+travels as an ordinary data frame (flags 0) whose body starts with ``\\x07MESSAGE``; inside the
+box, bit 0 of the flags octet is MORE and bit 1 marks a command (PING, SUBSCRIBE ... travel
+encrypted that way); short nonces start at 1 on both sides.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+import nacl.bindings as sodium
+from nacl.exceptions import CryptoError
+
+from ..constants import ProtocolErrorCode
+from .commands import READY, command
+from .errors import ProtocolError
+from .frames import COMMAND, MORE, Buffer
+from .keys import KeyLike, decode_key, public_from_secret
+from .mechanism import Mechanism, Phase, TrafficCodec
+from .secret import Secret
+
+HELLO = b"HELLO"
+WELCOME = b"WELCOME"
+INITIATE = b"INITIATE"
+MESSAGE = b"MESSAGE"
+
+_HELLO_PREFIX = b"CurveZMQHELLO---"
+_INITIATE_PREFIX = b"CurveZMQINITIATE"
+_READY_PREFIX = b"CurveZMQREADY---"
+_MESSAGE_FROM_CLIENT = b"CurveZMQMESSAGEC"
+_MESSAGE_FROM_SERVER = b"CurveZMQMESSAGES"
+_WELCOME_PREFIX = b"WELCOME-"
+_COOKIE_PREFIX = b"COOKIE--"
+_VOUCH_PREFIX = b"VOUCH---"
+
+_VERSION = b"\x01\x00"
+_HELLO_PADDING = bytes(72)
+_MAC = 16
+_MESSAGE_HEADER = b"\x07" + MESSAGE
+#: Sizes of command data (after the name) fixed by RFC 26.
+_HELLO_DATA = 2 + 72 + 32 + 8 + 80  # 194: a HELLO command body is 200 octets
+_WELCOME_DATA = 16 + 144  # 160: a WELCOME body is 168 octets
+_INITIATE_MIN_DATA = 96 + 8 + 144  # 248: an INITIATE body is at least 257 octets
+_READY_MIN_DATA = 8 + _MAC  # a READY body is at least 30 octets
+_COOKIE = 16 + 80
+#: Largest short nonce; a connection that would need more must end (RFC 26: at most 2^64-1).
+_MAX_NONCE = (1 << 64) - 1
+
+
+def _crypto_failure(what: str) -> ProtocolError:
+    return ProtocolError(f"{what} did not open", ProtocolErrorCode.ZMTP_CRYPTOGRAPHIC)
+
+
+def _malformed(name: bytes, code: ProtocolErrorCode, detail: str) -> ProtocolError:
+    return ProtocolError(f"malformed CURVE {name.decode()}: {detail}", code)
+
+
+class NonceCounter:
+    """Our short nonces (strictly increasing from 1) and the peer's (each above the last)."""
+
+    __slots__ = ("_last_received", "_next")
+
+    def __init__(self) -> None:
+        self._next = 1
+        self._last_received: int | None = None
+
+    def next(self) -> bytes:
+        value = self._next
+        if value > _MAX_NONCE:
+            raise ProtocolError("CURVE short nonces exhausted; the connection must be renewed")
+        self._next = value + 1
+        return value.to_bytes(8, "big")
+
+    def check(self, raw: bytes) -> None:
+        """Accept the peer's next short nonce or refuse it as a replay."""
+        value = int.from_bytes(raw, "big")
+        if self._last_received is not None and value <= self._last_received:
+            raise ProtocolError(
+                f"CURVE short nonce {value} does not follow {self._last_received} "
+                "(replayed or reordered command)",
+                ProtocolErrorCode.ZMTP_INVALID_SEQUENCE,
+            )
+        self._last_received = value
+
+
+class CookieKeyring:
+    """The server's cookie key.
+
+    A cookie is sealed with the current key and opens with the current or the previous one, so
+    whoever owns the keyring (the engine, on a timer) calls ``rotate()`` every cookie lifetime
+    and a cookie older than two lifetimes can never be used.  One keyring may serve many
+    connections; a server mechanism given none makes its own (a key per connection, as libzmq).
+    """
+
+    __slots__ = ("_current", "_previous")
+
+    def __init__(self) -> None:
+        self._current = os.urandom(32)
+        self._previous: bytes | None = None
+
+    def rotate(self) -> None:
+        self._previous, self._current = self._current, os.urandom(32)
+
+    def seal(self, plaintext: bytes) -> bytes:
+        nonce = os.urandom(16)
+        return nonce + sodium.crypto_secretbox(plaintext, _COOKIE_PREFIX + nonce, self._current)
+
+    def open(self, cookie: bytes) -> bytes:
+        nonce, box = _COOKIE_PREFIX + cookie[:16], cookie[16:]
+        for key in (self._current, self._previous):
+            if key is None:
+                continue
+            try:
+                return bytes(sodium.crypto_secretbox_open(box, nonce, key))
+            except CryptoError:
+                continue
+        raise _crypto_failure("the INITIATE cookie (expired or forged)")
+
+    def __repr__(self) -> str:
+        return "<CookieKeyring: redacted>"
+
+
+class CurveCodec(TrafficCodec):
+    """MESSAGE boxes after the handshake, with the precomputed transient shared key."""
+
+    overhead = len(_MESSAGE_HEADER) + 8 + _MAC + 1  # 33
+
+    __slots__ = ("_key", "_nonces", "_recv_prefix", "_send_prefix")
+
+    def __init__(self, key: bytes, nonces: NonceCounter, as_server: bool) -> None:
+        self._key = key
+        self._nonces = nonces
+        self._send_prefix = _MESSAGE_FROM_SERVER if as_server else _MESSAGE_FROM_CLIENT
+        self._recv_prefix = _MESSAGE_FROM_CLIENT if as_server else _MESSAGE_FROM_SERVER
+
+    def box(self, flags: int, body: Buffer) -> bytes:
+        inner = (1 if flags & MORE else 0) | (2 if flags & COMMAND else 0)
+        nonce = self._nonces.next()
+        plaintext = bytes((inner,)) + bytes(body)
+        return (
+            _MESSAGE_HEADER
+            + nonce
+            + sodium.crypto_box_easy_afternm(plaintext, self._send_prefix + nonce, self._key)
+        )
+
+    def unbox(self, body: Buffer) -> tuple[int, Buffer]:
+        raw = body if isinstance(body, bytes) else bytes(body)
+        if raw[:8] != _MESSAGE_HEADER:
+            raise ProtocolError(
+                "expected a CURVE MESSAGE after the handshake",
+                ProtocolErrorCode.ZMTP_UNEXPECTED_COMMAND,
+            )
+        if len(raw) < self.overhead:
+            raise _malformed(MESSAGE, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_MESSAGE, "too short")
+        nonce = raw[8:16]
+        self._nonces.check(nonce)
+        try:
+            plaintext = sodium.crypto_box_open_easy_afternm(
+                raw[16:], self._recv_prefix + nonce, self._key
+            )
+        except CryptoError:
+            raise _crypto_failure("a CURVE MESSAGE box") from None
+        inner = plaintext[0]
+        if inner & 0xFC:
+            raise _malformed(
+                MESSAGE, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_MESSAGE, "reserved flags set"
+            )
+        return (MORE if inner & 1 else 0) | (COMMAND if inner & 2 else 0), plaintext[1:]
+
+    def __repr__(self) -> str:
+        return "<CurveCodec: redacted>"
+
+
+class _CurveBase(Mechanism):
+    name = b"CURVE"
+
+    def __init__(self, as_server: bool, secret_key: KeyLike | Secret, public_key: KeyLike | None):
+        super().__init__(as_server)
+        raw_secret = decode_key(
+            secret_key.reveal() if isinstance(secret_key, Secret) else secret_key,
+            "CURVE secret key",
+        )
+        self._secret = Secret(raw_secret, "CURVE secret key")
+        self.public_key = public_from_secret(raw_secret)
+        if public_key is not None and decode_key(public_key, "CURVE public key") != self.public_key:
+            raise ValueError("the CURVE public key does not belong to the CURVE secret key")
+        self._nonces = NonceCounter()
+        self._shared: bytes | None = None  # transient shared key, from crypto_box_beforenm
+
+    def traffic_codec(self) -> TrafficCodec | None:
+        assert self._shared is not None
+        return CurveCodec(self._shared, self._nonces, self.as_server)
+
+
+class CurveClient(_CurveBase):
+    """The client side: it must know the server's permanent public key."""
+
+    EXPECT = {"welcome": {WELCOME: "_on_welcome"}, "ready": {READY: "_on_ready"}}
+
+    def __init__(
+        self,
+        server_key: KeyLike,
+        secret_key: KeyLike | Secret,
+        public_key: KeyLike | None = None,
+    ) -> None:
+        super().__init__(False, secret_key, public_key)
+        self.server_key = decode_key(server_key, "CURVE server key")
+        self._transient_public, transient_secret = sodium.crypto_box_keypair()
+        self._transient_secret: bytes | None = transient_secret
+        self._cookie = b""
+        self._server_transient = b""
+
+    def start(self) -> list[bytes]:
+        assert self._transient_secret is not None
+        self.step = "welcome"
+        nonce = self._nonces.next()
+        signature = sodium.crypto_box(
+            bytes(64), _HELLO_PREFIX + nonce, self.server_key, self._transient_secret
+        )
+        return [
+            command(HELLO, _VERSION + _HELLO_PADDING + self._transient_public + nonce + signature)
+        ]
+
+    def _on_welcome(self, data: bytes) -> list[bytes]:
+        assert self._transient_secret is not None
+        if len(data) != _WELCOME_DATA:
+            raise _malformed(
+                WELCOME,
+                ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_WELCOME,
+                f"{len(data)} octets of data, expected {_WELCOME_DATA}",
+            )
+        try:
+            plaintext = sodium.crypto_box_open(
+                data[16:], _WELCOME_PREFIX + data[:16], self.server_key, self._transient_secret
+            )
+        except CryptoError:
+            # Either a forged WELCOME or the wrong server key configured on our side.
+            raise _crypto_failure("the WELCOME box (is the server key right?)") from None
+        self._server_transient, self._cookie = plaintext[:32], plaintext[32:]
+        self._shared = sodium.crypto_box_beforenm(self._server_transient, self._transient_secret)
+        self._transient_secret = None  # only the shared key is needed from now on
+        vouch_nonce = os.urandom(16)
+        vouch = vouch_nonce + sodium.crypto_box(
+            self._transient_public + self.server_key,
+            _VOUCH_PREFIX + vouch_nonce,
+            self._server_transient,
+            self._secret.reveal(),
+        )
+        nonce = self._nonces.next()
+        box = sodium.crypto_box_easy_afternm(
+            self.public_key + vouch + self.local_metadata, _INITIATE_PREFIX + nonce, self._shared
+        )
+        self.step = "ready"
+        return [command(INITIATE, self._cookie + nonce + box)]
+
+    def _on_ready(self, data: bytes) -> list[bytes]:
+        assert self._shared is not None
+        if len(data) < _READY_MIN_DATA:
+            raise _malformed(READY, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_READY, "too short")
+        nonce = data[:8]
+        self._nonces.check(nonce)
+        try:
+            metadata = sodium.crypto_box_open_easy_afternm(
+                data[8:], _READY_PREFIX + nonce, self._shared
+            )
+        except CryptoError:
+            raise _crypto_failure("the READY box") from None
+        self.peer_metadata = self._parse_metadata(
+            metadata, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_READY
+        )
+        self.step = ""
+        self.phase = Phase.DONE
+        return []
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + " keys=redacted>"
+
+
+class CurveServer(_CurveBase):
+    """The server side.  With ``zap`` (the default) every client key goes to the ZAP handler;
+    without it any client that knows the server key gets in, which is an explicit opt-in."""
+
+    EXPECT = {"hello": {HELLO: "_on_hello"}, "initiate": {INITIATE: "_on_initiate"}}
+
+    def __init__(
+        self,
+        secret_key: KeyLike | Secret,
+        public_key: KeyLike | None = None,
+        *,
+        zap: bool = True,
+        keyring: CookieKeyring | None = None,
+    ) -> None:
+        super().__init__(True, secret_key, public_key)
+        self.zap = zap
+        self._keyring = keyring if keyring is not None else CookieKeyring()
+        self._client_transient = b""
+        self._transient_secret: bytes | None = None
+        #: The client's permanent public key, once INITIATE has proved it.
+        self.client_key: bytes | None = None
+
+    def start(self) -> list[bytes]:
+        self.step = "hello"
+        return []
+
+    def _on_hello(self, data: bytes) -> list[bytes]:
+        code = ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_HELLO
+        if len(data) != _HELLO_DATA:
+            raise _malformed(HELLO, code, f"{len(data)} octets of data, expected {_HELLO_DATA}")
+        if data[:2] != _VERSION:
+            raise _malformed(HELLO, code, f"CurveZMQ version {data[0]}.{data[1]}, expected 1.0")
+        if data[2:74] != _HELLO_PADDING:
+            raise _malformed(HELLO, code, "anti-amplification padding is not zero")
+        client_transient, nonce, signature = data[74:106], data[106:114], data[114:]
+        self._nonces.check(nonce)
+        try:
+            opened = sodium.crypto_box_open(
+                signature, _HELLO_PREFIX + nonce, client_transient, self._secret.reveal()
+            )
+        except CryptoError:
+            # A client configured with another server key lands here.
+            raise _crypto_failure("the HELLO signature box (wrong server key?)") from None
+        if not hmac.compare_digest(opened, bytes(64)):
+            raise _crypto_failure("the HELLO signature")
+        self._client_transient = client_transient
+        transient_public, transient_secret = sodium.crypto_box_keypair()
+        self._transient_secret = transient_secret
+        cookie = self._keyring.seal(client_transient + transient_secret)
+        welcome_nonce = os.urandom(16)
+        box = sodium.crypto_box(
+            transient_public + cookie,
+            _WELCOME_PREFIX + welcome_nonce,
+            client_transient,
+            self._secret.reveal(),
+        )
+        self.step = "initiate"
+        return [command(WELCOME, welcome_nonce + box)]
+
+    def _on_initiate(self, data: bytes) -> list[bytes]:
+        assert self._transient_secret is not None
+        if len(data) < _INITIATE_MIN_DATA:
+            raise _malformed(
+                INITIATE, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_INITIATE, "too short"
+            )
+        cookie = self._keyring.open(data[:_COOKIE])
+        # The cookie must hold this connection's transient keys: no replay onto another one.
+        if not hmac.compare_digest(cookie, self._client_transient + self._transient_secret):
+            raise ProtocolError(
+                "the INITIATE cookie belongs to another connection",
+                ProtocolErrorCode.ZMTP_KEY_EXCHANGE,
+            )
+        nonce = data[_COOKIE : _COOKIE + 8]
+        self._nonces.check(nonce)
+        shared = sodium.crypto_box_beforenm(self._client_transient, self._transient_secret)
+        try:
+            plaintext = sodium.crypto_box_open_easy_afternm(
+                data[_COOKIE + 8 :], _INITIATE_PREFIX + nonce, shared
+            )
+        except CryptoError:
+            raise _crypto_failure("the INITIATE box") from None
+        client_key, vouch_nonce, vouch_box = plaintext[:32], plaintext[32:48], plaintext[48:128]
+        try:
+            vouch = sodium.crypto_box_open(
+                vouch_box, _VOUCH_PREFIX + vouch_nonce, client_key, self._transient_secret
+            )
+        except CryptoError:
+            raise _crypto_failure("the INITIATE vouch") from None
+        if not hmac.compare_digest(vouch, self._client_transient + self.public_key):
+            raise ProtocolError(
+                "the INITIATE vouch does not match this connection's keys",
+                ProtocolErrorCode.ZMTP_KEY_EXCHANGE,
+            )
+        self.peer_metadata = self._parse_metadata(
+            plaintext[128:], ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_INITIATE
+        )
+        self._shared = shared
+        self._transient_secret = None
+        self.client_key = client_key
+        self.step = ""
+        if self.zap:
+            self.zap_credentials = (client_key,)
+            self.phase = Phase.ZAP
+            return []
+        return self._ready()
+
+    def zap_accepted(self) -> list[bytes]:
+        return self._ready()
+
+    def _ready(self) -> list[bytes]:
+        assert self._shared is not None
+        nonce = self._nonces.next()
+        box = sodium.crypto_box_easy_afternm(
+            self.local_metadata, _READY_PREFIX + nonce, self._shared
+        )
+        self.phase = Phase.DONE
+        return [command(READY, nonce + box)]
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + " keys=redacted>"

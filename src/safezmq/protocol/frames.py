@@ -1,0 +1,238 @@
+"""ZMTP 3 framing: an encoder that never copies a body, and an incremental decoder.
+
+A frame is a flags octet, a size (one octet, or eight in network order when the LONG flag is set)
+and a body.  The decoder checks every limit from the header alone, before a byte of the body is
+stored, and a body that has not arrived yet costs only the bytes that have arrived: a header that
+declares 2^63 octets is an error, and one that declares 60 MiB and sends 1 KiB holds about 1 KiB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..constants import ProtocolErrorCode
+from .errors import MessageTooLarge, ProtocolError
+from .limits import LARGE_FRAME_THRESHOLD, Limits
+
+#: More frames of this message follow.
+MORE = 0x01
+#: The size field is 8 octets.
+LONG = 0x02
+#: The frame is a command, not part of a message.
+COMMAND = 0x04
+#: Bits 7-3 are reserved and MUST be zero.
+RESERVED = 0xF8
+#: The largest size a long frame may declare (the top bit of the 64-bit size is not usable).
+MAX_FRAME_SIZE = (1 << 63) - 1
+
+Buffer = bytes | bytearray | memoryview
+
+#: A message as the decoder delivers it: its frames, in order.  A plain list, because a message
+#: is the one thing on the hot path and a list is the cheapest container Python has.
+Message = list[Buffer]
+
+# Headers of short frames, precomputed: (flags, size) -> 2 octets.
+_SHORT_HEADERS = [[bytes((flags, size)) for size in range(256)] for flags in range(8)]
+
+
+def frame_header(size: int, flags: int = 0) -> bytes:
+    """The flags-and-size header of a frame of ``size`` octets."""
+    if size < 256:
+        return _SHORT_HEADERS[flags][size]
+    return bytes((flags | LONG,)) + size.to_bytes(8, "big")
+
+
+def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
+    """The buffers that put a multipart message on the wire: a header then the body of each
+    frame.  Bodies are not copied."""
+    out: list[Buffer] = []
+    last = len(frames) - 1
+    short = _SHORT_HEADERS
+    for i, body in enumerate(frames):
+        flags = MORE if i < last else 0
+        size = len(body)
+        out.append(short[flags][size] if size < 256 else frame_header(size, flags))
+        out.append(body)
+    return out
+
+
+def encode_command(body: Buffer) -> bytes:
+    """A command frame (header and body joined: commands are small and sent rarely)."""
+    return frame_header(len(body), COMMAND) + bytes(body)
+
+
+class FrameDecoder:
+    """Turns a byte stream into complete messages and commands.
+
+    ``feed(data)`` returns a list whose items are complete messages (plain lists of frames) or
+    whatever ``on_command`` appended for a command frame.  The owner steers decoding through three
+    attributes that it may change from inside ``on_command``:
+
+    - ``accept_messages``: message frames are a protocol error until the handshake is done;
+    - ``command_limit``: the largest command accepted (small during the handshake);
+    - ``unbox``: set by an encrypting mechanism, it turns each wire frame body into
+      ``(flags, plaintext)``; ``box_overhead`` is what it adds to each frame on the wire.
+
+    Any violation raises a ``ProtocolError``; the decoder is then unusable.
+    """
+
+    __slots__ = (
+        "_large",
+        "_large_flags",
+        "_large_need",
+        "_message",
+        "_message_size",
+        "_tail",
+        "accept_messages",
+        "box_overhead",
+        "command_limit",
+        "limits",
+        "on_command",
+        "unbox",
+    )
+
+    def __init__(
+        self,
+        limits: Limits,
+        on_command: Callable[[Buffer, list[object]], None],
+        command_limit: int,
+    ) -> None:
+        self.limits = limits
+        self.on_command = on_command
+        self.command_limit = command_limit
+        self.accept_messages = False
+        self.unbox: Callable[[Buffer], tuple[int, Buffer]] | None = None
+        self.box_overhead = 0
+        self._tail = b""  # unparsed bytes: part of a header, or part of a small body
+        self._large: bytearray | None = None  # body of a large frame, as it arrives
+        self._large_flags = 0
+        self._large_need = 0
+        self._message: list[Buffer] = []  # frames of the message in progress
+        self._message_size = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for incomplete frames and the message in progress."""
+        large = len(self._large) if self._large is not None else 0
+        return len(self._tail) + large + self._message_size
+
+    def feed(self, data: Buffer) -> list[object]:
+        """Decode ``data``; return the messages and command results it completed."""
+        out: list[object] = []
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        if self._large is not None:
+            need = self._large_need
+            if len(data) < need:
+                self._large += data
+                self._large_need = need - len(data)
+                return out
+            large = self._large
+            large += memoryview(data)[:need]
+            data = data[need:]
+            self._large = None
+            self._frame(self._large_flags, large, out)
+        if self._tail:
+            data = self._tail + data
+            self._tail = b""
+        self._parse(data, out)
+        return out
+
+    def _parse(self, data: bytes, out: list[object]) -> None:
+        n = len(data)
+        pos = 0
+        limits = self.limits
+        max_message = limits.max_message_size
+        max_frames = limits.max_message_frames
+        message = self._message
+        while n - pos >= 2:
+            flags = data[pos]
+            if flags & LONG:
+                if n - pos < 9:
+                    break
+                size = int.from_bytes(data[pos + 1 : pos + 9], "big")
+                start = pos + 9
+            else:
+                size = data[pos + 1]
+                start = pos + 2
+            if flags & RESERVED:
+                raise ProtocolError(f"frame flags {flags:#04x} set reserved bits")
+            if size > MAX_FRAME_SIZE:
+                raise MessageTooLarge(f"frame declares {size} octets, above 2^63-1")
+            if flags & COMMAND and self.unbox is None:
+                if flags & MORE:
+                    raise ProtocolError(
+                        "command frame has the MORE flag set",
+                        ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+                    )
+                if size > self.command_limit:
+                    raise MessageTooLarge(
+                        f"command of {size} octets exceeds the limit of {self.command_limit}"
+                    )
+            else:
+                if not self.accept_messages:
+                    raise ProtocolError(
+                        "message frame before the handshake completed",
+                        ProtocolErrorCode.ZMTP_UNEXPECTED_COMMAND,
+                    )
+                payload = size - self.box_overhead
+                if 0 <= max_message < self._message_size + payload:
+                    raise MessageTooLarge(
+                        f"message of at least {self._message_size + payload} octets exceeds "
+                        f"MAXMSGSIZE {max_message}"
+                    )
+                if len(message) >= max_frames:
+                    raise MessageTooLarge(f"message has more than {max_frames} frames")
+            end = start + size
+            if end > n:
+                if size >= LARGE_FRAME_THRESHOLD:
+                    # Receive the body into a buffer of its own, grown by what arrives.
+                    large = bytearray(memoryview(data)[start:])
+                    self._large = large
+                    self._large_flags = flags
+                    self._large_need = size - len(large)
+                    return
+                break
+            body = data[start:end]
+            pos = end
+            if flags & (COMMAND | MORE) == 0 and self.unbox is None:
+                # The common case, inlined: the last (often only) frame of a message.
+                message.append(body)
+                out.append(message)
+                message = self._message = []
+                self._message_size = 0
+            else:
+                self._frame(flags, body, out)
+                message = self._message
+        self._tail = data[pos:] if pos < n else b""
+
+    def _frame(self, flags: int, body: Buffer, out: list[object]) -> None:
+        """Handle one complete wire frame."""
+        unbox = self.unbox
+        if unbox is not None:
+            if flags & MORE:
+                raise ProtocolError(
+                    "encrypted frame has the MORE flag set on the wire",
+                    ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_MESSAGE,
+                )
+            flags, body = unbox(body)
+        if flags & COMMAND:
+            if flags & MORE:
+                raise ProtocolError(
+                    "command has the MORE flag set",
+                    ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+                )
+            if len(body) > self.command_limit:
+                raise MessageTooLarge(
+                    f"command of {len(body)} octets exceeds the limit of {self.command_limit}"
+                )
+            self.on_command(body, out)
+            return
+        message = self._message
+        message.append(body)
+        if flags & MORE:
+            self._message_size += len(body)
+        else:
+            out.append(message)
+            self._message = []
+            self._message_size = 0

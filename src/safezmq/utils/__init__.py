@@ -1,0 +1,1 @@
+"""Utilities with pyzmq's module layout (``safezmq.utils.z85``)."""
