@@ -27,6 +27,19 @@ class SocketType(IntEnum):
     XPUB = 9
     XSUB = 10
     STREAM = 11
+    # Draft socket types: known by number (so the error says "not implemented"), not built.
+    SERVER = 12
+    CLIENT = 13
+    RADIO = 14
+    DISH = 15
+    GATHER = 16
+    SCATTER = 17
+    DGRAM = 18
+    PEER = 19
+    CHANNEL = 20
+    # libzmq 2.x names, still accepted by pyzmq.
+    XREQ = 5
+    XREP = 6
 
 
 class Errno(IntEnum):
@@ -41,6 +54,9 @@ class Errno(IntEnum):
     EMFILE = _errno.EMFILE
     ENOENT = _errno.ENOENT
     EPROTO = _errno.EPROTO
+    ENAMETOOLONG = _errno.ENAMETOOLONG
+    EBADF = _errno.EBADF
+    ENODEV = _errno.ENODEV
     ENOTSUP = getattr(_errno, "ENOTSUP", ZMQ_HAUSNUMERO + 1)
     EPROTONOSUPPORT = getattr(_errno, "EPROTONOSUPPORT", ZMQ_HAUSNUMERO + 2)
     ENOBUFS = getattr(_errno, "ENOBUFS", ZMQ_HAUSNUMERO + 3)
@@ -83,8 +99,14 @@ class Event(IntEnum):
     HANDSHAKE_SUCCEEDED = 0x1000
     HANDSHAKE_FAILED_PROTOCOL = 0x2000
     HANDSHAKE_FAILED_AUTH = 0x4000
+    #: safezmq's own event (the one free bit of libzmq's 16-bit event field): a peer broke a
+    #: resource limit (its value says which) and was disconnected.  pyzmq's parser, which
+    #: reads the field as signed, shows it as -32768.
+    LIMIT_EXCEEDED = 0x8000
     PIPES_STATS = 0x10000
     ALL = 0xFFFF
+    ALL_V1 = 0xFFFF
+    ALL_V2 = 0x1FFFF
 
 
 class ProtocolErrorCode(IntEnum):
@@ -110,9 +132,196 @@ class ProtocolErrorCode(IntEnum):
     ZAP_BAD_VERSION = 0x20000003
     ZAP_INVALID_STATUS_CODE = 0x20000004
     ZAP_INVALID_METADATA = 0x20000005
+    WS_UNSPECIFIED = 0x30000000
+
+
+class ContextOption(IntEnum):
+    """Context options (zmq_ctx_set)."""
+
+    IO_THREADS = 1
+    MAX_SOCKETS = 2
+    SOCKET_LIMIT = 3
+    THREAD_PRIORITY = 3  # write-only in libzmq, where SOCKET_LIMIT is read-only
+    THREAD_SCHED_POLICY = 4
+    MAX_MSGSZ = 5
+    MSG_T_SIZE = 6
+    THREAD_AFFINITY_CPU_ADD = 7
+    THREAD_AFFINITY_CPU_REMOVE = 8
+    THREAD_NAME_PREFIX = 9
+
+
+class SocketOption(IntEnum):
+    """Socket options (zmq_setsockopt), with libzmq's numbers."""
+
+    HWM = 1
+    AFFINITY = 4
+    ROUTING_ID = 5
+    IDENTITY = 5
+    SUBSCRIBE = 6
+    UNSUBSCRIBE = 7
+    RATE = 8
+    RECOVERY_IVL = 9
+    SNDBUF = 11
+    RCVBUF = 12
+    RCVMORE = 13
+    FD = 14
+    EVENTS = 15
+    TYPE = 16
+    LINGER = 17
+    RECONNECT_IVL = 18
+    BACKLOG = 19
+    RECONNECT_IVL_MAX = 21
+    MAXMSGSIZE = 22
+    SNDHWM = 23
+    RCVHWM = 24
+    MULTICAST_HOPS = 25
+    RCVTIMEO = 27
+    SNDTIMEO = 28
+    LAST_ENDPOINT = 32
+    ROUTER_MANDATORY = 33
+    TCP_KEEPALIVE = 34
+    TCP_KEEPALIVE_CNT = 35
+    TCP_KEEPALIVE_IDLE = 36
+    TCP_KEEPALIVE_INTVL = 37
+    IMMEDIATE = 39
+    DELAY_ATTACH_ON_CONNECT = 39
+    XPUB_VERBOSE = 40
+    ROUTER_RAW = 41
+    IPV6 = 42
+    MECHANISM = 43
+    PLAIN_SERVER = 44
+    PLAIN_USERNAME = 45
+    PLAIN_PASSWORD = 46
+    CURVE_SERVER = 47
+    CURVE_PUBLICKEY = 48
+    CURVE_SECRETKEY = 49
+    CURVE_SERVERKEY = 50
+    PROBE_ROUTER = 51
+    REQ_CORRELATE = 52
+    REQ_RELAXED = 53
+    CONFLATE = 54
+    ZAP_DOMAIN = 55
+    ROUTER_HANDOVER = 56
+    TOS = 57
+    CONNECT_ROUTING_ID = 61
+    CONNECT_RID = 61
+    GSSAPI_SERVER = 62
+    GSSAPI_PRINCIPAL = 63
+    GSSAPI_SERVICE_PRINCIPAL = 64
+    GSSAPI_PLAINTEXT = 65
+    HANDSHAKE_IVL = 66
+    SOCKS_PROXY = 68
+    XPUB_NODROP = 69
+    BLOCKY = 70
+    XPUB_MANUAL = 71
+    XPUB_WELCOME_MSG = 72
+    STREAM_NOTIFY = 73
+    INVERT_MATCHING = 74
+    HEARTBEAT_IVL = 75
+    HEARTBEAT_TTL = 76
+    HEARTBEAT_TIMEOUT = 77
+    XPUB_VERBOSER = 78
+    CONNECT_TIMEOUT = 79
+    TCP_MAXRT = 80
+    THREAD_SAFE = 81
+    MULTICAST_MAXTPDU = 84
+    VMCI_BUFFER_SIZE = 85
+    VMCI_BUFFER_MIN_SIZE = 86
+    VMCI_BUFFER_MAX_SIZE = 87
+    VMCI_CONNECT_TIMEOUT = 88
+    USE_FD = 89
+    GSSAPI_PRINCIPAL_NAMETYPE = 90
+    GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
+    BINDTODEVICE = 92
+    TCP_ACCEPT_FILTER = 38
+    IPC_FILTER_PID = 58
+    IPC_FILTER_UID = 59
+    IPC_FILTER_GID = 60
+    IPV4ONLY = 31
+    FAIL_UNROUTABLE = 33
+    ROUTER_BEHAVIOR = 33
+    ZAP_ENFORCE_DOMAIN = 93
+    LOOPBACK_FASTPATH = 94
+    METADATA = 95
+    MULTICAST_LOOP = 96
+    ROUTER_NOTIFY = 97
+    XPUB_MANUAL_LAST_VALUE = 98
+    SOCKS_USERNAME = 99
+    SOCKS_PASSWORD = 100
+    IN_BATCH_SIZE = 101
+    OUT_BATCH_SIZE = 102
+    WSS_KEY_PEM = 103
+    WSS_CERT_PEM = 104
+    WSS_TRUST_PEM = 105
+    WSS_HOSTNAME = 106
+    WSS_TRUST_SYSTEM = 107
+    ONLY_FIRST_SUBSCRIBE = 108
+    RECONNECT_STOP = 109
+    HELLO_MSG = 110
+    DISCONNECT_MSG = 111
+    PRIORITY = 112
+    BUSY_POLL = 113
+    HICCUP_MSG = 114
+    XSUB_VERBOSE_UNSUBSCRIBE = 115
+    TOPICS_COUNT = 116
+    NORM_MODE = 117
+    NORM_UNICAST_NACK = 118
+    NORM_BUFFER_SIZE = 119
+    NORM_SEGMENT_SIZE = 120
+    NORM_BLOCK_SIZE = 121
+    NORM_NUM_PARITY = 122
+    NORM_NUM_AUTOPARITY = 123
+    NORM_PUSH = 124
+
+
+class Flag(IntEnum):
+    DONTWAIT = 1
+    NOBLOCK = 1
+    SNDMORE = 2
+
+
+class MessageOption(IntEnum):
+    MORE = 1
+    SHARED = 3
+    SRCFD = 2
+
+
+class PollEvent(IntEnum):
+    POLLIN = 1
+    POLLOUT = 2
+    POLLERR = 4
+    POLLPRI = 8
+
+
+class DeviceType(IntEnum):
+    STREAMER = 1
+    FORWARDER = 2
+    QUEUE = 3
+
+
+class RouterNotify(IntEnum):
+    CONNECT = 1
+    DISCONNECT = 2
+
+
+class ReconnectStop(IntEnum):
+    CONN_REFUSED = 1
+    HANDSHAKE_FAILED = 2
+    AFTER_DISCONNECT = 4
 
 
 class SecurityMechanism(IntEnum):
     NULL = 0
     PLAIN = 1
     CURVE = 2
+    GSSAPI = 3
+
+
+class NormMode(IntEnum):
+    """ZMQ_NORM_MODE values (NORM transport, which safezmq does not implement)."""
+
+    FIXED = 0
+    CC = 1
+    CCL = 2
+    CCE = 3
+    CCE_ECNONLY = 4

@@ -15,6 +15,7 @@ _OWN_MESSAGES = {
     Errno.ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
     Errno.ETERM: "Context was terminated",
     Errno.EMTHREAD: "No thread available",
+    Errno.EHOSTUNREACH: "Host unreachable",  # libzmq's own wording, on every platform
 }
 
 

@@ -109,9 +109,7 @@ def _configure_auth(auth: ThreadAuthenticator) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_libzmq_binds(
-    case: str, zctx: zmq.Context, authenticator: ThreadAuthenticator
-) -> None:
+def test_libzmq_binds(case: str, zctx: zmq.Context, authenticator: ThreadAuthenticator) -> None:
     _configure_auth(authenticator)
     zsock = zctx.socket(zmq.DEALER)
     zsock.linger = 0
@@ -128,9 +126,7 @@ def test_libzmq_binds(
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_libzmq_connects(
-    case: str, zctx: zmq.Context, authenticator: ThreadAuthenticator
-) -> None:
+def test_libzmq_connects(case: str, zctx: zmq.Context, authenticator: ThreadAuthenticator) -> None:
     _configure_auth(authenticator)
     listener = socket.create_server(("127.0.0.1", 0))
     zsock = zctx.socket(zmq.DEALER)

@@ -43,7 +43,7 @@ class WirePeer:
                 raise TimeoutError(f"condition not met; events so far: {self.events!r}")
             try:
                 data = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             if not data:
                 self.closed_by_peer = True

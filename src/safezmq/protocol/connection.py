@@ -162,7 +162,14 @@ class Connection:
     def _on_command(self, body: Buffer, out: list[object]) -> None:
         """Called by the decoder for each complete command frame."""
         if self.state is State.HANDSHAKE:
-            self._send_commands(self.mechanism.process(bytes(body)))
+            replies = self.mechanism.process(bytes(body))
+            # Check what the peer announced *before* queuing our answer: a PLAIN or CURVE
+            # server that has just read INITIATE must answer ERROR instead of READY, not READY
+            # then ERROR (that completed the handshake for the client, and under CURVE the
+            # ERROR then arrived as an unencrypted command the client could not even read).
+            if self.mechanism.peer_metadata is not None:
+                self._check_peer_metadata(self.mechanism.peer_metadata)
+            self._send_commands(replies)
             self._after_mechanism(out)
         elif self.state is State.TRAFFIC:
             self._traffic_command(bytes(body), out)
@@ -197,8 +204,8 @@ class Connection:
     def _after_mechanism(self, out: list[object]) -> None:
         """Act on the mechanism's phase after it handled a command or a ZAP answer."""
         mechanism = self.mechanism
-        if mechanism.peer_metadata is not None:
-            self._check_peer_metadata(mechanism.peer_metadata)
+        # The peer's metadata was checked in _on_command, when the command carrying it arrived
+        # (a ZAP decision never brings new peer metadata).
         if mechanism.phase is Phase.ZAP:
             self.zap_request = ZapRequest(
                 _ZAP_REQUEST_ID,
@@ -234,9 +241,10 @@ class Connection:
         if peer_type is None:
             raise ProtocolError("the peer did not announce its Socket-Type", invalid)
         if not compatible(self.socket_type, peer_type):
+            # The peer chose these bytes: escaped (repr), so no control character reaches a log.
             raise ProtocolError(
                 f"a {self.socket_type.decode()} socket cannot talk to a "
-                f"{peer_type.decode('ascii', 'replace')[:20]} peer",
+                f"{repr(peer_type[:20])[2:-1]} peer",
                 invalid,
             )
 
@@ -266,7 +274,10 @@ class Connection:
                     "ZAP reply answers another request", ProtocolErrorCode.ZAP_BAD_REQUEST_ID
                 )
             if reply.status_code != 200:
-                text = reply.status_text.decode("ascii", "replace")[:80]
+                # The handler's text may echo what the client sent (a user name...): keep it
+                # short and escaped, so that it cannot put control characters or forged log
+                # lines into the error message (errors.py: peer bytes only truncated, escaped).
+                text = repr(reply.status_text[:80])[2:-1]
                 raise AuthenticationFailed(
                     reply.status_code,
                     f"the ZAP handler refused the client ({reply.status_code} {text})".strip(),

@@ -218,6 +218,11 @@ class CurveClient(_CurveBase):
         super().__init__(False, secret_key, public_key)
         self.server_key = decode_key(server_key, "CURVE server key")
         self._transient_public, transient_secret = sodium.crypto_box_keypair()
+        try:
+            # A low-order point would make every box fail later, deep in the handshake.
+            sodium.crypto_box_beforenm(self.server_key, transient_secret)
+        except Exception:
+            raise ValueError("the CURVE server key is not a usable Curve25519 public key") from None
         self._transient_secret: bytes | None = transient_secret
         self._cookie = b""
         self._server_transient = b""
@@ -249,7 +254,17 @@ class CurveClient(_CurveBase):
             # Either a forged WELCOME or the wrong server key configured on our side.
             raise _crypto_failure("the WELCOME box (is the server key right?)") from None
         self._server_transient, self._cookie = plaintext[:32], plaintext[32:]
-        self._shared = sodium.crypto_box_beforenm(self._server_transient, self._transient_secret)
+        try:
+            self._shared = sodium.crypto_box_beforenm(
+                self._server_transient, self._transient_secret
+            )
+        except CryptoError:
+            # libsodium refuses a low-order S' (the shared key would be all zeros) and PyNaCl
+            # raises its RuntimeError, a CryptoError: a peer's bytes must end in a ProtocolError.
+            raise ProtocolError(
+                "the server's transient key in WELCOME is unusable (a low-order point)",
+                ProtocolErrorCode.ZMTP_KEY_EXCHANGE,
+            ) from None
         self._transient_secret = None  # only the shared key is needed from now on
         vouch_nonce = os.urandom(16)
         vouch = vouch_nonce + sodium.crypto_box(

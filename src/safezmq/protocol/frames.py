@@ -50,7 +50,8 @@ def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
     short = _SHORT_HEADERS
     for i, body in enumerate(frames):
         flags = MORE if i < last else 0
-        size = len(body)
+        # A memoryview's len() counts items, not octets (e.g. a view of an array of ints).
+        size = body.nbytes if isinstance(body, memoryview) else len(body)
         out.append(short[flags][size] if size < 256 else frame_header(size, flags))
         out.append(body)
     return out
@@ -58,7 +59,8 @@ def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
 
 def encode_command(body: Buffer) -> bytes:
     """A command frame (header and body joined: commands are small and sent rarely)."""
-    return frame_header(len(body), COMMAND) + bytes(body)
+    raw = bytes(body)
+    return frame_header(len(raw), COMMAND) + raw
 
 
 class FrameDecoder:
@@ -82,6 +84,7 @@ class FrameDecoder:
         "_large_need",
         "_message",
         "_message_size",
+        "_need",
         "_tail",
         "accept_messages",
         "box_overhead",
@@ -103,7 +106,11 @@ class FrameDecoder:
         self.accept_messages = False
         self.unbox: Callable[[Buffer], tuple[int, Buffer]] | None = None
         self.box_overhead = 0
-        self._tail = b""  # unparsed bytes: part of a header, or part of a small body
+        # Unparsed bytes (part of a header or of a small body) and how many the tail must hold
+        # before parsing can progress: appending is amortised, so a frame that arrives one
+        # octet at a time costs linear, not quadratic, work.
+        self._tail = bytearray()
+        self._need = 0
         self._large: bytearray | None = None  # body of a large frame, as it arrives
         self._large_flags = 0
         self._large_need = 0
@@ -132,9 +139,13 @@ class FrameDecoder:
             data = data[need:]
             self._large = None
             self._frame(self._large_flags, large, out)
-        if self._tail:
-            data = self._tail + data
-            self._tail = b""
+        tail = self._tail
+        if tail:
+            tail += data
+            if len(tail) < self._need:
+                return out
+            data = bytes(tail)
+            self._tail = bytearray()
         self._parse(data, out)
         return out
 
@@ -145,10 +156,12 @@ class FrameDecoder:
         max_message = limits.max_message_size
         max_frames = limits.max_message_frames
         message = self._message
+        need = 2
         while n - pos >= 2:
             flags = data[pos]
             if flags & LONG:
                 if n - pos < 9:
+                    need = 9
                     break
                 size = int.from_bytes(data[pos + 1 : pos + 9], "big")
                 start = pos + 9
@@ -192,6 +205,7 @@ class FrameDecoder:
                     self._large_flags = flags
                     self._large_need = size - len(large)
                     return
+                need = end - pos
                 break
             body = data[start:end]
             pos = end
@@ -204,7 +218,9 @@ class FrameDecoder:
             else:
                 self._frame(flags, body, out)
                 message = self._message
-        self._tail = data[pos:] if pos < n else b""
+        if pos < n:
+            self._tail = bytearray(memoryview(data)[pos:])
+            self._need = need
 
     def _frame(self, flags: int, body: Buffer, out: list[object]) -> None:
         """Handle one complete wire frame."""

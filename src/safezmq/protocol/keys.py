@@ -32,7 +32,10 @@ def decode_key(key: KeyLike, what: str) -> bytes:
     ``what`` names the key in the error message; the key itself never appears there.
     """
     if isinstance(key, str):
-        key = key.encode("ascii", "replace")
+        # Not "replace": it would turn each non-ASCII character into "?", a Z85 digit.
+        if not key.isascii():
+            raise ValueError(f"{what} must be ASCII: 32 raw bytes or 40 Z85 characters")
+        key = key.encode("ascii")
     raw = bytes(key)
     if len(raw) == KEY_SIZE:
         return raw

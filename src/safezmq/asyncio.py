@@ -1,0 +1,980 @@
+"""asyncio support with pyzmq's ``zmq.asyncio`` API: ``Context``, ``Socket`` and ``Poller``.
+
+``import safezmq.asyncio as zaio``; ``await sock.recv()``, ``await sock.send(b"hi")``.
+
+How it runs:
+
+- A ``Context`` created or first used inside a running loop runs its transports, handshakes and
+  sessions on that loop (``LoopRunner``): no I/O thread, no thread hop.  Sockets that bind or
+  connect before any loop runs (at import time, say) get the usual I/O thread instead, and still
+  work from any loop later.  A context whose I/O runs on a loop cannot be used from another
+  loop while that one is open (``RuntimeError``); once it is closed, new sockets move to the
+  loop that uses them.
+- Every send/recv/poll returns an ``asyncio.Future``.  When the call can complete at once (a
+  message is waiting, the pipe has room), the future comes back already completed: no trip
+  through the loop.  Otherwise it joins a FIFO queue of waiters.  The I/O side tells a socket
+  about new messages or room only through its mailbox; the mailbox's ``on_post`` hook schedules
+  one wake-up on the socket's loop (``call_soon`` from the loop's own thread, otherwise
+  ``call_soon_threadsafe``; never more than one pending), which serves the queue in order.
+- A message is only taken for a future that is still pending, and a send only happens for one,
+  so cancelling a recv never loses a message and cancelling a send never sends it.
+  (A *task* cancelled after its future got its message but before the task resumed loses that
+  message, as with any future-returning API, pyzmq's included.)
+- RCVTIMEO/SNDTIMEO fail a waiting future with ``Again``; terminating the context fails every
+  waiting future with ``ContextTerminated``; closing the socket cancels them (as pyzmq does).
+  An error found when a call is made (closed socket, wrong socket type, context terminated) is
+  set on the returned future rather than raised.
+- ``ctx.term()`` called on the loop that runs the context's I/O cannot block until queued
+  messages are sent (LINGER), since sending needs that loop: it returns once the sockets are
+  closed.  ``await asyncio.to_thread(ctx.term)`` waits for the sending as pyzmq's term() does.
+- The socket's file descriptor is not signalled per message while nobody looks at it: it is
+  switched on the first time someone asks for it (``FD``, ``fileno()``, a sync ``Poller``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import pickle
+import select as _select
+from collections import deque
+from collections.abc import Callable, Sequence
+from threading import get_ident
+from typing import Any, ClassVar
+
+from . import context as _context
+from . import poll as _poll
+from . import socket as _socket
+from .constants import Errno, PollEvent, SocketOption
+from .engine.iothread import IOThread, LoopRunner
+from .error import Again, ContextTerminated, ZMQError
+from .message import Frame, MessageTracker
+from .socket import DONTWAIT, SNDMORE, _frame_bytes
+
+__all__ = ["Context", "Poller", "Socket"]
+
+POLLIN = int(PollEvent.POLLIN)
+POLLOUT = int(PollEvent.POLLOUT)
+POLLERR = int(PollEvent.POLLERR)
+
+_SyncSocket = _socket.Socket
+_sync_recv = _SyncSocket.recv
+_sync_recv_multipart = _SyncSocket.recv_multipart
+
+# What a waiter waits for.
+_RECV = 0
+_RECV_MULTIPART = 1
+_SEND = 2
+_POLL = 3
+
+#: How each receive kind receives now (indexed by kind).
+_RECEIVERS: tuple[Callable[..., Any], ...] = (_sync_recv, _sync_recv_multipart)
+
+#: A waiter queue is swept for cancelled/timed-out futures when it reaches this length (and then
+#: at twice the number of live waiters), so abandoned waiters cannot pile up.
+_SWEEP_AT = 64
+
+
+class _Waiter:
+    """One queued call: its future and what to do for it."""
+
+    __slots__ = ("copy", "flags", "future", "kind", "load", "msg", "timer", "track")
+
+    def __init__(
+        self,
+        future: asyncio.Future[Any],
+        kind: int,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        load: Callable[[Any], Any] | None = None,
+        msg: list[Any] | None = None,
+    ) -> None:
+        self.future = future
+        self.kind = kind
+        self.flags = flags
+        self.copy = copy
+        self.track = track
+        self.load = load
+        self.msg = msg
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _Waiters(deque[_Waiter]):
+    """A FIFO of waiters that sweeps out finished ones now and then."""
+
+    __slots__ = ("sweep_at",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sweep_at = _SWEEP_AT
+
+    def prune(self) -> bool:
+        """Drop finished waiters from the front; True if none is left."""
+        while self:
+            if not self[0].future.done():
+                return False
+            self.popleft()
+        return True
+
+    def add(self, waiter: _Waiter) -> None:
+        if len(self) >= self.sweep_at:
+            live = [w for w in self if not w.future.done()]
+            self.clear()
+            self.extend(live)
+            self.sweep_at = max(_SWEEP_AT, 2 * len(live))
+        self.append(waiter)
+
+
+def _finish(future: asyncio.Future[Any], result: Any, load: Callable[[Any], Any] | None) -> None:
+    if load is None:
+        future.set_result(result)
+        return
+    try:
+        value = load(result)
+    except Exception as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(value)
+
+
+def _done_tracker() -> MessageTracker:
+    tracker = MessageTracker()
+    tracker._set_done()  # the frames were handed over whole; nothing of the caller's is held
+    return tracker
+
+
+def _nothing() -> None:
+    return None
+
+
+def _decode_utf8(data: bytes) -> str:
+    return data.decode("utf-8")
+
+
+def _wake_watcher(watcher: asyncio.Future[Any]) -> None:
+    if not watcher.done():
+        watcher.set_result(None)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class Socket(_SyncSocket):
+    """A socket whose send/recv/poll return ``asyncio.Future`` objects (``zmq.asyncio.Socket``)."""
+
+    _loop: asyncio.AbstractEventLoop | None
+    _loop_thread: int
+    _recv_waiters: _Waiters
+    _send_waiters: _Waiters
+    _wake_pending: bool
+    _sent: asyncio.Future[Any]
+
+    def __init__(self, context: Any, socket_type: int, **kwargs: Any) -> None:
+        super().__init__(context, socket_type, **kwargs)
+        self._loop = None
+        self._loop_thread = 0
+        self._recv_waiters = _Waiters()
+        self._send_waiters = _Waiters()
+        self._wake_pending = False
+        mailbox = self.mailbox
+        mailbox.use_fd = False  # until someone asks for the FD (see engine/mailbox.py)
+        mailbox.on_post = self._on_post
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<safezmq.asyncio.Socket({self.socket_type_name.decode()}) {state}>"
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _loop_for_call(self) -> asyncio.AbstractEventLoop:
+        """The running loop, which must be this socket's.  Cheaply: while the socket's loop
+        runs in the thread that attached it, no other loop can be running there (asking asyncio
+        costs a getpid() system call per call on Python 3.11)."""
+        loop = self._loop
+        if loop is not None and get_ident() == self._loop_thread and loop.is_running():
+            return loop
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._attach_loop(loop)
+        return loop
+
+    def _attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """First use, or use from another loop than before."""
+        self._check_engine_loop(loop)
+        old = self._loop
+        if old is not None:
+            if old.is_closed():
+                # Futures of a closed loop can never be resolved or awaited again.
+                self._recv_waiters.clear()
+                self._send_waiters.clear()
+            elif not (self._recv_waiters.prune() and self._send_waiters.prune()):
+                raise RuntimeError(
+                    "this safezmq.asyncio socket has calls still waiting on another event "
+                    "loop; a socket can be used by one loop at a time"
+                )
+        self._loop = loop
+        self._loop_thread = get_ident()
+        self._wake_pending = False
+        # What every send that completes at once returns: one finished future per loop (a
+        # finished future cannot change, so sharing it is safe and saves an allocation).
+        sent: asyncio.Future[Any] = loop.create_future()
+        sent.set_result(None)
+        self._sent = sent
+
+    def _check_engine_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Refuse use from ``loop`` when this socket's connections live on another loop."""
+        engine = self._engine
+        if engine is None or isinstance(engine.runner, IOThread) or engine.loop is loop:
+            return
+        if engine.loop.is_closed():
+            raise RuntimeError(
+                "this safezmq.asyncio socket's connections ran on an event loop that is now "
+                "closed; create a new socket (and bind/connect it) in the loop that uses it"
+            )
+        if loop is not None:
+            raise RuntimeError(
+                "this safezmq.asyncio socket's connections run on another event loop that is "
+                "still open; use each socket from the loop where it bound or connected"
+            )
+
+    def _on_post(self) -> None:
+        """Mailbox hook (in the posting thread): wake the waiters, once."""
+        if self._wake_pending or not (self._recv_waiters or self._send_waiters):
+            return
+        loop = self._loop
+        if loop is None:
+            return
+        self._wake_pending = True
+        try:
+            if get_ident() == self._loop_thread:
+                loop.call_soon(self._wake)
+            else:
+                loop.call_soon_threadsafe(self._wake)
+        except RuntimeError:  # the loop is closed: nobody is left to wake
+            pass
+
+    def _schedule_wake(self) -> None:
+        """Wake from the loop's own thread (after queueing, if a post may have been missed)."""
+        if not self._wake_pending and self._loop is not None:
+            self._wake_pending = True
+            self._loop.call_soon(self._wake)
+
+    def _queue(self, waiters: _Waiters, waiter: _Waiter, timeout_ms: int) -> None:
+        waiters.add(waiter)
+        if timeout_ms >= 0:
+            assert self._loop is not None
+            waiter.timer = self._loop.call_later(timeout_ms / 1000, self._timed_out, waiter)
+        # A post that raced with this call saw no waiter and woke nobody: look again.
+        if self.mailbox._items:
+            self._schedule_wake()
+
+    def _timed_out(self, waiter: _Waiter) -> None:
+        future = waiter.future
+        if future.done():
+            return
+        if waiter.kind == _POLL:
+            future.set_result(0)
+        elif waiter.kind == _SEND:
+            future.set_exception(
+                Again(msg="send timed out (SNDTIMEO); no peer could take the message")
+            )
+        else:
+            future.set_exception(Again(msg="receive timed out (RCVTIMEO)"))
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        if self._closed:
+            return
+        try:
+            self._process_commands()
+        except ContextTerminated:
+            self._fail_waiters()
+            return
+        if self._recv_waiters:
+            self._serve_recv()
+        if self._send_waiters:
+            self._serve_send()
+
+    def _serve_recv(self) -> None:
+        waiters = self._recv_waiters
+        while waiters:
+            waiter = waiters[0]
+            future = waiter.future
+            if future.done():
+                waiters.popleft()
+                continue
+            if waiter.kind == _POLL:
+                events = self._events() & waiter.flags
+                if not events:
+                    return
+                result: Any = events
+            else:
+                try:
+                    result = self._recv_now(waiter.kind, waiter.copy, waiter.track)
+                except Again:
+                    return
+                except Exception as exc:
+                    waiters.popleft()
+                    self._stop_timer(waiter)
+                    future.set_exception(exc)
+                    continue
+            waiters.popleft()
+            self._stop_timer(waiter)
+            _finish(future, result, waiter.load)
+
+    def _serve_send(self) -> None:
+        waiters = self._send_waiters
+        while waiters:
+            waiter = waiters[0]
+            future = waiter.future
+            if future.done():
+                waiters.popleft()
+                continue
+            if waiter.kind == _POLL:
+                events = self._events() & waiter.flags
+                if not events:
+                    return
+                result: Any = events
+            else:
+                assert waiter.msg is not None
+                try:
+                    self._send_message(waiter.msg, DONTWAIT)
+                except Again:
+                    return
+                except Exception as exc:
+                    waiters.popleft()
+                    self._stop_timer(waiter)
+                    future.set_exception(exc)
+                    continue
+                result = _done_tracker() if waiter.track else None
+            waiters.popleft()
+            self._stop_timer(waiter)
+            future.set_result(result)
+
+    @staticmethod
+    def _stop_timer(waiter: _Waiter) -> None:
+        timer = waiter.timer
+        if timer is not None:
+            timer.cancel()
+
+    def _fail_waiters(self) -> None:
+        """The context was terminated: every waiting call fails with ContextTerminated."""
+        waiters = [*self._recv_waiters, *self._send_waiters]
+        self._recv_waiters.clear()
+        self._send_waiters.clear()
+        for waiter in waiters:
+            self._stop_timer(waiter)
+            if not waiter.future.done():
+                waiter.future.set_exception(ContextTerminated())
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    # The hot paths (recv, recv_multipart, send, send_multipart) are written out in full: on
+    # the way to an already-completed future every Python call counts.  They fall back to the
+    # general paths (_recv_async, _send_async) for everything but the plain case.
+
+    def _recv_now(self, kind: int, copy: bool, track: bool) -> Any:
+        """One frame or message now, or Again."""
+        return _RECEIVERS[kind](self, DONTWAIT, copy, track)
+
+    def _recv_async(
+        self,
+        kind: int,
+        flags: int,
+        copy: bool,
+        track: bool,
+        load: Callable[[Any], Any] | None,
+    ) -> asyncio.Future[Any]:
+        future = self._loop_for_call().create_future()
+        if self._recv_waiters.prune():
+            try:
+                result = _RECEIVERS[kind](self, DONTWAIT, copy, track)
+            except Again:
+                return self._recv_later(future, kind, flags, copy, track, load)
+            except Exception as exc:
+                future.set_exception(exc)
+            else:
+                _finish(future, result, load)
+            return future
+        return self._recv_later(future, kind, flags, copy, track, load)
+
+    def _recv_later(
+        self,
+        future: asyncio.Future[Any],
+        kind: int,
+        flags: int,
+        copy: bool,
+        track: bool,
+        load: Callable[[Any], Any] | None,
+    ) -> asyncio.Future[Any]:
+        """Nothing to receive now: queue (or fail, with DONTWAIT)."""
+        waiters = self._recv_waiters
+        if flags & DONTWAIT:
+            future.set_exception(
+                Again(msg="earlier receives are still waiting") if waiters else Again()
+            )
+        else:
+            self._queue(
+                waiters,
+                _Waiter(future, kind, flags, copy, track, load),
+                self.options[SocketOption.RCVTIMEO],
+            )
+        return future
+
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:
+        """Receive one frame: a future of bytes (or of a Frame with ``copy=False``)."""
+        loop = self._loop
+        if (
+            self._recv_waiters
+            or loop is None
+            or get_ident() != self._loop_thread
+            or not loop.is_running()
+        ):
+            return self._recv_async(_RECV, flags, copy, track, None)
+        future = loop.create_future()
+        try:
+            future.set_result(_sync_recv(self, DONTWAIT, copy, track))
+        except Again:
+            return self._recv_later(future, _RECV, flags, copy, track, None)
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def recv_multipart(  # type: ignore[override]
+        self, flags: int = 0, copy: bool = True, track: bool = False
+    ) -> asyncio.Future[list[Any]]:
+        """Receive a whole message: a future of its frames."""
+        loop = self._loop
+        if (
+            self._recv_waiters
+            or loop is None
+            or get_ident() != self._loop_thread
+            or not loop.is_running()
+        ):
+            return self._recv_async(_RECV_MULTIPART, flags, copy, track, None)
+        future = loop.create_future()
+        try:
+            future.set_result(_sync_recv_multipart(self, DONTWAIT, copy, track))
+        except Again:
+            return self._recv_later(future, _RECV_MULTIPART, flags, copy, track, None)
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def recv_string(  # type: ignore[override]
+        self, flags: int = 0, encoding: str = "utf-8"
+    ) -> asyncio.Future[str]:
+        if encoding == "utf-8":
+            return self._recv_async(_RECV, flags, True, False, _decode_utf8)
+        return self._recv_async(_RECV, flags, True, False, lambda data: data.decode(encoding))
+
+    recv_unicode = recv_string  # type: ignore[assignment]
+
+    def recv_json(self, flags: int = 0, **kwargs: Any) -> asyncio.Future[Any]:
+        return self._recv_async(_RECV, flags, True, False, lambda data: json.loads(data, **kwargs))
+
+    def recv_pyobj(self, flags: int = 0) -> asyncio.Future[Any]:
+        """Unpickle a received object — only if ``context.allow_pickle`` is True (unpickling
+        network data runs code chosen by the sender)."""
+        if not getattr(self.context, "allow_pickle", False):
+            return self._completed(
+                exc=ZMQError(
+                    Errno.ENOTSUP,
+                    "recv_pyobj is disabled: unpickling network data executes code chosen by "
+                    "the sender. Use recv_json/recv_serialized, or opt in with "
+                    "context.allow_pickle = True",
+                )
+            )
+        return self._recv_async(_RECV, flags, True, False, pickle.loads)
+
+    def recv_serialized(
+        self, deserialize: Callable[[list[Any]], Any], flags: int = 0, copy: bool = True
+    ) -> asyncio.Future[Any]:
+        return self._recv_async(_RECV_MULTIPART, flags, copy, False, deserialize)
+
+    def recv_into(  # type: ignore[override]
+        self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0
+    ) -> asyncio.Future[int]:
+        """Receive one frame into ``buffer``: a future of the frame's full size."""
+        view = memoryview(buffer).cast("B")
+        if nbytes < 0:
+            raise ValueError("nbytes must be non-negative")
+        limit = nbytes or len(view)
+        if limit > len(view):
+            raise ValueError(f"nbytes={nbytes} is larger than the buffer ({len(view)})")
+
+        def into(frame: Frame) -> int:
+            size = len(frame)
+            n = min(size, limit)
+            view[:n] = frame.buffer[:n]
+            return size
+
+        return self._recv_async(_RECV, flags, False, False, into)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _send_async(self, msg: list[Any], flags: int, track: bool) -> asyncio.Future[Any]:
+        """Send the whole message ``msg``.  Frames queued with SNDMORE are already in it; they
+        are kept for a retry only when a DONTWAIT send fails with Again, as in the sync API."""
+        loop = self._loop_for_call()
+        if self._send_waiters.prune():
+            try:
+                self._send_message(msg, DONTWAIT)
+            except Again:
+                return self._send_later(loop, msg, flags, track)
+            except Exception as exc:
+                self._tx.clear()
+                return self._completed(exc=exc)
+            self._tx.clear()
+            return self._completed(_done_tracker()) if track else self._sent
+        return self._send_later(loop, msg, flags, track)
+
+    def _send_later(
+        self, loop: asyncio.AbstractEventLoop, msg: list[Any], flags: int, track: bool
+    ) -> asyncio.Future[Any]:
+        """No room now: queue (or fail, with DONTWAIT)."""
+        waiters = self._send_waiters
+        if flags & DONTWAIT:
+            return self._completed(
+                exc=Again(msg="earlier sends are still waiting") if waiters else Again()
+            )
+        self._tx.clear()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue(
+            waiters,
+            _Waiter(future, _SEND, flags, track=track, msg=msg),
+            self.options[SocketOption.SNDTIMEO],
+        )
+        return future
+
+    def _completed(
+        self, result: Any = None, exc: BaseException | None = None
+    ) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop_for_call().create_future()
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def send(  # type: ignore[override]
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,
+        group: str | None = None,
+    ) -> asyncio.Future[MessageTracker | None]:
+        """Send one frame (with SNDMORE, more of the same message follow): a future that
+        completes once the message is queued for sending."""
+        loop = self._loop
+        if (
+            flags
+            or track
+            or type(data) is not bytes
+            or self._tx
+            or self._send_waiters
+            or routing_id is not None
+            or group is not None
+            or loop is None
+            or get_ident() != self._loop_thread
+            or not loop.is_running()
+        ):
+            return self._send_frame(data, flags, copy, track, routing_id, group)
+        msg = [data]
+        try:
+            self._send_message(msg, DONTWAIT)
+        except Again:
+            return self._send_later(loop, msg, 0, False)
+        except Exception as exc:
+            return self._completed(exc=exc)
+        return self._sent
+
+    def _send_frame(
+        self,
+        data: Any,
+        flags: int,
+        copy: bool,
+        track: bool,
+        routing_id: int | None,
+        group: str | None,
+    ) -> asyncio.Future[Any]:
+        if routing_id is not None or group is not None:
+            return self._completed(
+                exc=ZMQError(Errno.ENOTSUP, "routing_id/group are for draft sockets (unsupported)")
+            )
+        try:
+            frame = _frame_bytes(data, copy)
+        except TypeError as exc:
+            return self._completed(exc=exc)
+        tx = self._tx
+        if flags & SNDMORE:
+            if self._closed:
+                return self._completed(exc=ZMQError(Errno.ENOTSOCK, "the socket is closed"))
+            tx.append(frame)
+            if track:
+                return self._completed(MessageTracker())
+            self._loop_for_call()
+            return self._sent
+        return self._send_async([*tx, frame] if tx else [frame], flags, track)
+
+    def send_multipart(  # type: ignore[override]
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> asyncio.Future[MessageTracker | None]:
+        """Send a whole message: a future that completes once it is queued for sending."""
+        loop = self._loop
+        if (
+            flags
+            or track
+            or not msg_parts
+            or self._tx
+            or self._send_waiters
+            or loop is None
+            or get_ident() != self._loop_thread
+            or not loop.is_running()
+        ):
+            return self._send_parts(msg_parts, flags, copy, track)
+        try:
+            msg = [_frame_bytes(part, copy) for part in msg_parts]
+        except TypeError as exc:
+            return self._completed(exc=exc)
+        try:
+            self._send_message(msg, DONTWAIT)
+        except Again:
+            return self._send_later(loop, msg, 0, False)
+        except Exception as exc:
+            return self._completed(exc=exc)
+        return self._sent
+
+    def _send_parts(
+        self, msg_parts: Sequence[Any], flags: int, copy: bool, track: bool
+    ) -> asyncio.Future[Any]:
+        if not msg_parts:
+            return self._completed(exc=ZMQError(Errno.EINVAL, "a message needs at least one frame"))
+        try:
+            frames = [_frame_bytes(part, copy) for part in msg_parts]
+        except TypeError as exc:
+            return self._completed(exc=exc)
+        tx = self._tx
+        if tx:
+            frames = [*tx, *frames]
+        if flags & SNDMORE:
+            if self._closed:
+                return self._completed(exc=ZMQError(Errno.ENOTSOCK, "the socket is closed"))
+            tx[:] = frames
+            self._loop_for_call()
+            return self._sent
+        return self._send_async(frames, flags, track)
+
+    def send_string(  # type: ignore[override]
+        self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kw: Any
+    ) -> asyncio.Future[MessageTracker | None]:
+        if not isinstance(u, str):
+            raise TypeError("send_string needs a str")
+        return self.send(u.encode(encoding), flags=flags, copy=copy, **kw)
+
+    send_unicode = send_string  # type: ignore[assignment]
+
+    def send_json(  # type: ignore[override]
+        self, obj: Any, flags: int = 0, **kwargs: Any
+    ) -> asyncio.Future[MessageTracker | None]:
+        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
+
+    def send_pyobj(
+        self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL
+    ) -> asyncio.Future[MessageTracker | None]:
+        return self.send(pickle.dumps(obj, protocol), flags)
+
+    def send_serialized(  # type: ignore[override]
+        self, msg: Any, serialize: Callable[[Any], Sequence[Any]], flags: int = 0, **kw: Any
+    ) -> asyncio.Future[MessageTracker | None]:
+        return self.send_multipart(serialize(msg), flags=flags, **kw)
+
+    # -- polling ------------------------------------------------------------------------------
+
+    def poll(  # type: ignore[override]
+        self, timeout: float | None = None, flags: int = POLLIN
+    ) -> asyncio.Future[int]:
+        """A future of the events ready among ``flags`` (0 after ``timeout`` ms; None or -1:
+        no timeout).  Closing the socket cancels it."""
+        loop = self._loop_for_call()
+        future: asyncio.Future[int] = loop.create_future()
+        if self._closed:
+            future.set_exception(ZMQError(Errno.ENOTSOCK, "cannot poll a closed socket"))
+            return future
+        events = self._events() & flags
+        if self._ctx_terminated:
+            future.set_exception(ContextTerminated())
+        elif events or timeout == 0:
+            future.set_result(events)
+        else:
+            ms = -1 if timeout is None or timeout < 0 else int(timeout)
+            self._add_poll_waiter(future, flags, ms)
+        return future
+
+    def _add_poll_waiter(self, future: asyncio.Future[Any], flags: int, timeout_ms: int) -> None:
+        """Resolve ``future`` (with the ready events) once any of ``flags`` is ready."""
+        waiter = _Waiter(future, _POLL, flags)
+        if flags & POLLIN:
+            self._queue(self._recv_waiters, waiter, timeout_ms)
+            timeout_ms = -1
+        if flags & POLLOUT:
+            self._queue(self._send_waiters, waiter, timeout_ms)
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def _check_io_loop(self) -> None:
+        """Before bind/connect: this socket's and its context's I/O must run on this loop."""
+        running = _running_loop()
+        self._check_engine_loop(running)
+        context = self.context
+        if self._engine is None and isinstance(context, Context):
+            context._check_loop(running)
+
+    def bind(self, addr: str) -> _socket._EndpointContext:
+        self._check_io_loop()
+        return super().bind(addr)
+
+    def connect(self, addr: str) -> _socket._EndpointContext:
+        self._check_io_loop()
+        return super().connect(addr)
+
+    def unbind(self, addr: str | bytes) -> None:
+        self._check_engine_loop(_running_loop())
+        super().unbind(addr)
+
+    def disconnect(self, addr: str | bytes) -> None:
+        self._check_engine_loop(_running_loop())
+        super().disconnect(addr)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def _close(self, linger: int | None = None) -> None:
+        if self._closed:
+            return
+        self.mailbox.on_post = None
+        waiters = [*self._recv_waiters, *self._send_waiters]
+        self._recv_waiters.clear()
+        self._send_waiters.clear()
+        engine = self._engine
+        if engine is not None and engine.loop.is_closed():
+            # Its loop is gone, and with it every connection: nothing is left to linger, and
+            # nothing may be scheduled there.  (Inproc pipes, owned by a peer socket, stay.)
+            self._engine = None
+            for pipe in self._pipes:
+                if not isinstance(pipe.owner, tuple):
+                    pipe.outbound.wake_reader = _nothing
+        super()._close(linger)
+        if not waiters:
+            return
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if get_ident() == self._loop_thread:
+            self._cancel_waiters(waiters)
+        else:
+            loop.call_soon_threadsafe(self._cancel_waiters, waiters)
+
+    @staticmethod
+    def _cancel_waiters(waiters: list[_Waiter]) -> None:
+        for waiter in waiters:
+            if waiter.timer is not None:
+                waiter.timer.cancel()
+            waiter.future.cancel()
+
+
+class Poller(_poll.Poller):
+    """A Poller whose ``poll()`` returns a future (``zmq.asyncio.Poller``).
+
+    Registered objects may be safezmq sockets (async or not), file descriptors or objects with
+    ``fileno()``; as in pyzmq, the result names a raw descriptor by its fd number.
+    """
+
+    def poll(self, timeout: float | None = -1) -> asyncio.Future[list[tuple[Any, int]]]:  # type: ignore[override]
+        """A future of the ready (socket, events) pairs; ``timeout`` in milliseconds (None or
+        -1: no timeout; [] when it expires)."""
+        loop = asyncio.get_running_loop()
+        try:
+            ready = self._ready()
+        except Exception as exc:
+            future: asyncio.Future[list[tuple[Any, int]]] = loop.create_future()
+            future.set_exception(exc)
+            return future
+        if ready or timeout == 0:
+            future = loop.create_future()
+            future.set_result(ready)
+            return future
+        return loop.create_task(self._wait(loop, timeout))
+
+    def _ready(self) -> list[tuple[Any, int]]:
+        """What is ready now (without waiting)."""
+        ready: list[tuple[Any, int]] = []
+        raw: dict[int, int] = {}
+        for sock, flags in self.sockets:
+            if _poll._is_socket(sock):
+                if sock.closed:
+                    raise ZMQError(Errno.ENOTSOCK, "cannot poll a closed socket")
+                if getattr(sock, "_ctx_terminated", False):
+                    raise ContextTerminated()
+                events = sock._events() & flags
+                if events:
+                    ready.append((sock, events))
+            else:
+                raw[_poll._fileno(sock)] = flags
+        if raw:
+            probe = _select.poll()
+            for fd in raw:
+                probe.register(fd, _select.POLLIN | _select.POLLPRI | _select.POLLOUT)
+            for fd, revents in probe.poll(0):
+                events = 0
+                if revents & (_select.POLLIN | _select.POLLPRI | _select.POLLHUP):
+                    events |= POLLIN
+                if revents & _select.POLLOUT:
+                    events |= POLLOUT
+                if revents & (_select.POLLERR | _select.POLLNVAL):
+                    events |= POLLERR
+                events &= raw[fd] | POLLERR
+                if events:
+                    ready.append((fd, events))
+        return ready
+
+    async def _wait(
+        self, loop: asyncio.AbstractEventLoop, timeout: float | None
+    ) -> list[tuple[Any, int]]:
+        deadline = None if timeout is None or timeout < 0 else loop.time() + timeout / 1000
+        while True:
+            ready = self._ready()
+            if ready:
+                return ready
+            if deadline is not None and loop.time() >= deadline:
+                return []
+            watcher: asyncio.Future[Any] = loop.create_future()
+            wake = functools.partial(_wake_watcher, watcher)
+            readers: list[int] = []
+            writers: list[int] = []
+            timer: asyncio.TimerHandle | None = None
+
+            try:
+                for sock, flags in self.sockets:
+                    if isinstance(sock, Socket):
+                        sock._loop_for_call()
+                        sock._add_poll_waiter(watcher, flags, -1)
+                    elif _poll._is_socket(sock):
+                        fd = int(sock.FD)  # a sync socket: its mailbox signals the FD
+                        loop.add_reader(fd, wake)
+                        readers.append(fd)
+                    else:
+                        fd = _poll._fileno(sock)
+                        if flags & (POLLIN | POLLERR):
+                            loop.add_reader(fd, wake)
+                            readers.append(fd)
+                        if flags & POLLOUT:
+                            loop.add_writer(fd, wake)
+                            writers.append(fd)
+                if deadline is not None:
+                    timer = loop.call_at(deadline, wake)
+                await watcher
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                for fd in readers:
+                    loop.remove_reader(fd)
+                for fd in writers:
+                    loop.remove_writer(fd)
+                if not watcher.done():
+                    watcher.cancel()
+
+
+class Context(_context.Context):
+    """A context whose sockets are asyncio sockets (``zmq.asyncio.Context``).
+
+    Its I/O runs on the running event loop (no thread) when it starts inside one, or on an I/O
+    thread when its first tcp/ipc socket binds or connects before any loop runs.
+    """
+
+    _instance: ClassVar[_context.Context | None] = None  # not shared with safezmq.Context
+    _instance_pid: ClassVar[int | None] = None
+
+    def _default_socket_class(self) -> Callable[..., Any]:
+        return Socket
+
+    def socket(
+        self, socket_type: int, socket_class: Callable[..., Any] | None = None, **kwargs: Any
+    ) -> Socket:
+        sock: Socket = super().socket(socket_type, socket_class, **kwargs)
+        return sock
+
+    def _make_runner(self) -> LoopRunner:
+        loop = _running_loop()
+        if loop is None:
+            return IOThread()
+        return LoopRunner(loop)
+
+    def _runner(self) -> LoopRunner:
+        runner = self._runner_instance
+        if runner is not None and not isinstance(runner, IOThread) and runner.loop.is_closed():
+            # The loop this context ran on is gone (and with it its connections): new sockets
+            # move to the loop now running (or to an I/O thread).
+            with self._lock:
+                if self._runner_instance is runner:
+                    self._runner_instance = None
+        return super()._runner()
+
+    def _check_loop(self, running: asyncio.AbstractEventLoop | None) -> None:
+        """A socket is about to bind/connect from ``running`` (None: from no loop)."""
+        runner = self._runner_instance
+        if (
+            running is not None
+            and runner is not None
+            and not isinstance(runner, IOThread)
+            and runner.loop is not running
+            and not runner.loop.is_closed()
+        ):
+            raise RuntimeError(
+                "this safezmq.asyncio.Context runs its I/O on another event loop that is still "
+                "open; use one Context per event loop"
+            )
+
+    def _blocks_own_loop(self) -> bool:
+        """Whether waiting here would stop the loop that runs this context's I/O."""
+        runner = self._runner_instance
+        if runner is None or isinstance(runner, IOThread):
+            return False
+        loop = runner.loop
+        return loop.is_closed() or not loop.is_running() or _running_loop() is loop
+
+    def term(self) -> None:
+        """Terminate: waiting calls fail with ContextTerminated; returns once every socket is
+        closed and, as in pyzmq, their queued messages are sent (or LINGER expired).
+
+        Called on the event loop that runs this context's I/O, it cannot wait for the sending
+        (that needs the loop to run): it returns once the sockets are closed and the queued
+        messages go out while the loop keeps running.  ``await asyncio.to_thread(ctx.term)``
+        waits for them, LINGER and all.
+        """
+        if not self._blocks_own_loop():
+            super().term()
+            return
+        with self._lock:
+            first = not self._closed
+            self._closed = True
+            sockets = list(self._sockets)
+        if first:
+            for sock in sockets:
+                sock.mailbox.post(sock._context_terminated, None)
+        with self._changed:
+            while any(not s._closed for s in list(self._sockets)):
+                self._changed.wait(0.1)
+            self._open_engines.clear()
+        self._runner_instance = None
+
+    def __repr__(self) -> str:
+        state = "terminated" if self._closed else f"{len(self._sockets)} sockets"
+        return f"<safezmq.asyncio.Context({state})>"

@@ -1,0 +1,263 @@
+"""Context: the container of sockets, with pyzmq's shape.
+
+A context owns the I/O thread (started on first use by a tcp or ipc socket), the inproc
+endpoint registry and the limits on sockets.  It is thread-safe; its sockets are not.
+``term()`` wakes every blocked call with ETERM, waits until every socket is closed and their
+pending messages are sent (LINGER), then stops the I/O thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from .attrs import AttributeOptions
+from .constants import ContextOption, Errno, SocketOption, SocketType
+from .engine.iothread import IOThread, LoopRunner
+from .error import ZMQError
+from .transport import inproc
+
+if TYPE_CHECKING:
+    from .core import SocketCore
+
+#: ZMQ_MAX_SOCKETS default (libzmq's) and the hard ceiling (ZMQ_SOCKET_LIMIT).
+DEFAULT_MAX_SOCKETS = 1023
+SOCKET_LIMIT = 65535
+
+T = TypeVar("T", bound="Context")
+
+
+class Context(AttributeOptions):
+    """A safezmq context (pyzmq's ``zmq.Context``)."""
+
+    _instance: ClassVar[Context | None] = None
+    _instance_lock: ClassVar[threading.Lock] = threading.Lock()
+    _instance_pid: ClassVar[int | None] = None
+    _socket_class: ClassVar[Callable[..., Any] | None] = None
+    sockopts: dict[int, Any]
+    #: recv_pyobj() unpickles network data (code execution): off unless set to True.
+    allow_pickle: bool = False
+
+    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
+        if not isinstance(io_threads, int) or isinstance(io_threads, bool) or io_threads < 0:
+            raise ZMQError(
+                Errno.EINVAL, f"io_threads must be a non-negative int, not {io_threads!r}"
+            )
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._sockets: weakref.WeakSet[SocketCore] = weakref.WeakSet()
+        self._open_engines: set[int] = set()
+        self._runner_instance: LoopRunner | None = None
+        self._zap: Any = None
+        self._closed = False
+        self._options: dict[int, int] = {
+            ContextOption.IO_THREADS: io_threads,
+            ContextOption.MAX_SOCKETS: DEFAULT_MAX_SOCKETS,
+        }
+        self.sockopts = {}
+        self._inproc = inproc.Registry(self)
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+    # -- pyzmq API ----------------------------------------------------------------------------
+
+    @classmethod
+    def instance(cls: type[T], io_threads: int = 1) -> T:
+        """The process-wide context (a fresh one after the previous was terminated)."""
+        inst = cls._instance
+        if inst is None or inst.closed or cls._instance_pid != os.getpid():
+            with cls._instance_lock:
+                inst = cls._instance
+                if inst is None or inst.closed or cls._instance_pid != os.getpid():
+                    inst = cls._instance = cls(io_threads=io_threads)
+                    cls._instance_pid = os.getpid()
+        assert isinstance(inst, cls)
+        return inst
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def socket(
+        self, socket_type: int, socket_class: Callable[..., Any] | None = None, **kwargs: Any
+    ) -> Any:
+        """A new socket of ``socket_type`` (PUSH, PULL, PAIR, ...)."""
+        if self._closed:
+            raise ZMQError(Errno.ETERM, "the context is terminated; create a new one")
+        with self._lock:
+            limit = self._options[ContextOption.MAX_SOCKETS]
+            if len(self._sockets) >= limit:
+                raise ZMQError(
+                    Errno.EMFILE,
+                    f"too many sockets: this context allows {limit} (set MAX_SOCKETS to raise it)",
+                )
+        if socket_class is None:
+            socket_class = self._default_socket_class()
+        sock = socket_class(self, socket_type, **kwargs)
+        for opt, value in self.sockopts.items():
+            try:
+                sock.setsockopt(opt, value)
+            except ZMQError:
+                pass  # defaults that do not apply to this socket type (pyzmq's behaviour)
+        with self._lock:
+            self._sockets.add(sock)
+        return sock
+
+    def _default_socket_class(self) -> Callable[..., Any]:
+        from .socket import Socket
+
+        return Socket
+
+    def term(self) -> None:
+        """Terminate: blocked calls raise ETERM; returns once every socket is closed and its
+        queued messages are sent (or LINGER expired)."""
+        with self._lock:
+            first = not self._closed
+            self._closed = True
+            sockets = list(self._sockets)
+        if first:
+            for sock in sockets:
+                sock.mailbox.post(sock._context_terminated, None)
+        with self._changed:
+            while any(not s._closed for s in list(self._sockets)):
+                self._changed.wait(0.1)
+            while self._open_engines:
+                self._changed.wait(0.1)
+        runner = self._runner_instance
+        if runner is not None:
+            runner.stop()
+            self._runner_instance = None
+
+    def destroy(self, linger: int | None = None) -> None:
+        """Close every socket (with ``linger`` if given), then terminate."""
+        self._closed = True
+        for sock in list(self._sockets):
+            if not sock._closed:
+                sock._close(linger)
+        self.term()
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True) and getattr(self, "_runner_instance", None):
+            try:
+                self.destroy(linger=0)
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        state = "terminated" if self._closed else f"{len(self._sockets)} sockets"
+        return f"<safezmq.Context({state})>"
+
+    # -- options ------------------------------------------------------------------------------
+
+    def set(self, option: int, value: int) -> None:
+        try:
+            opt = ContextOption(option)
+        except ValueError:
+            raise ZMQError(Errno.EINVAL, f"unknown context option {option!r}") from None
+        if opt == ContextOption.MAX_SOCKETS:
+            if not isinstance(value, int) or not 1 <= value <= SOCKET_LIMIT:
+                raise ZMQError(Errno.EINVAL, f"MAX_SOCKETS must be 1 to {SOCKET_LIMIT}")
+        elif opt == ContextOption.IO_THREADS:
+            if not isinstance(value, int) or value < 0:
+                raise ZMQError(Errno.EINVAL, "IO_THREADS must be a non-negative int")
+            if self._runner_instance is not None:
+                raise ZMQError(Errno.EINVAL, "IO_THREADS cannot change once sockets use I/O")
+        else:
+            raise ZMQError(Errno.EINVAL, f"context option {opt.name} is not supported by safezmq")
+        self._options[opt] = value
+
+    def get(self, option: int) -> int:
+        try:
+            opt = ContextOption(option)
+        except ValueError:
+            raise ZMQError(Errno.EINVAL, f"unknown context option {option!r}") from None
+        if opt == ContextOption.SOCKET_LIMIT:
+            return SOCKET_LIMIT
+        if opt in self._options:
+            return self._options[opt]
+        raise ZMQError(Errno.EINVAL, f"context option {opt.name} is not supported by safezmq")
+
+    def setsockopt(self, opt: int, value: Any) -> None:
+        """A default option for sockets this context creates from now on."""
+        self.sockopts[opt] = value
+
+    def getsockopt(self, opt: int) -> Any:
+        return self.sockopts[opt]
+
+    def _set_attr_opt(self, name: str, value: Any) -> None:
+        if name in ContextOption.__members__:
+            self.set(ContextOption[name], value)
+        elif name in SocketOption.__members__:
+            self.sockopts[SocketOption[name]] = value
+        else:
+            raise AttributeError(f"no such context or socket option: {name}")
+
+    def _get_attr_opt(self, name: str) -> Any:
+        if name in ContextOption.__members__:
+            return self.get(ContextOption[name])
+        if name in SocketOption.__members__ and SocketOption[name] in self.sockopts:
+            return self.sockopts[SocketOption[name]]
+        raise AttributeError(name)
+
+    # -- for sockets --------------------------------------------------------------------------
+
+    def _runner(self) -> LoopRunner:
+        runner = self._runner_instance
+        if runner is None:
+            with self._lock:
+                runner = self._runner_instance
+                if runner is None:
+                    runner = self._runner_instance = self._make_runner()
+        return runner
+
+    def _make_runner(self) -> LoopRunner:
+        return IOThread()
+
+    def _zap_client(self) -> Any:
+        """The client sessions use to ask this context's ZAP handler (created on first use)."""
+        client = self._zap
+        if client is None:
+            with self._lock:
+                client = self._zap
+                if client is None:
+                    from .engine.zap import ZapClient
+
+                    client = self._zap = ZapClient(self, self._runner())
+        return client
+
+    def _socket_closed(self, sock: SocketCore, has_engine: bool) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def _engine_closing(self, sock: SocketCore) -> None:
+        with self._lock:
+            self._open_engines.add(id(sock))
+
+    def _engine_closed(self, sock: SocketCore) -> None:
+        with self._changed:
+            self._open_engines.discard(id(sock))
+            self._changed.notify_all()
+
+    def _inproc_bind(self, name: str, sock: SocketCore) -> None:
+        self._inproc.bind(name, sock)
+
+    def _inproc_connect(self, name: str, sock: SocketCore) -> None:
+        self._inproc.connect(name, sock)
+
+    def _inproc_unbind(self, name: str, sock: SocketCore) -> None:
+        self._inproc.unbind(name, sock)
+
+    def _inproc_forget(self, sock: SocketCore) -> None:
+        self._inproc.forget(sock)
+
+
+__all__ = ["Context", "SocketType"]

@@ -1,0 +1,371 @@
+"""The socket core: pattern, pipes, mailbox and blocking rules, in the application's thread.
+
+Everything the I/O thread tells a socket arrives through its mailbox and runs here, at the next
+API call, so pattern state is only ever touched by the thread using the socket (as in libzmq; a
+socket is not thread-safe, a context is).  ``safezmq.Socket`` adds pyzmq's API on top.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .constants import Errno, Event, PollEvent, SocketOption, SocketType
+from .engine.mailbox import Mailbox
+from .engine.pipe import Message, Pipe, TrackedMessage, release
+from .engine.socket_engine import SocketEngine
+from .error import Again, ContextTerminated, ZMQError
+from .options import Options
+from .sockets.pair import Pair
+from .sockets.pattern import Pattern
+from .sockets.pipeline import Pull, Push
+from .sockets.pubsub import Pub, Sub, XPub, XSub
+from .sockets.reqrep import Dealer, Rep, Req, Router
+from .sockets.stream import StreamPattern
+from .transport import ipc, tcp
+from .transport.endpoint import Endpoint, parse_endpoint
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .monitor import MonitorEmitter
+
+PATTERNS: dict[SocketType, type[Pattern]] = {
+    SocketType.PAIR: Pair,
+    SocketType.PUSH: Push,
+    SocketType.PULL: Pull,
+    SocketType.REQ: Req,
+    SocketType.REP: Rep,
+    SocketType.DEALER: Dealer,
+    SocketType.ROUTER: Router,
+    SocketType.PUB: Pub,
+    SocketType.SUB: Sub,
+    SocketType.XPUB: XPub,
+    SocketType.XSUB: XSub,
+    SocketType.STREAM: StreamPattern,
+}
+
+DONTWAIT = 1
+
+
+def _nothing() -> None:
+    return None
+
+
+def kind_is_zmtp(kind: SocketType) -> bool:
+    """Every socket type but STREAM speaks ZMTP (STREAM talks raw bytes)."""
+    return kind != SocketType.STREAM
+
+
+class SocketCore:
+    """See the module docstring."""
+
+    _closed: bool
+    context: Context
+    socket_type: SocketType
+    socket_type_name: bytes
+    options: Options
+    mailbox: Mailbox
+    pattern: Pattern
+
+    def __init__(self, context: Context, socket_type: int) -> None:
+        try:
+            kind = SocketType(socket_type)
+        except ValueError:
+            raise ZMQError(Errno.EINVAL, f"unknown socket type {socket_type!r}") from None
+        pattern_class = PATTERNS.get(kind)
+        if pattern_class is None:
+            raise ZMQError(
+                Errno.EINVAL, f"socket type {kind.name} is not implemented by safezmq yet"
+            )
+        self._closed = True  # until fully built, so __del__ and close() do nothing
+        self.context = context
+        self.socket_type = kind
+        self.socket_type_name = kind.name.encode()
+        self.options = Options(kind)
+        self.mailbox = Mailbox()
+        self.pattern: Pattern = pattern_class(self.options)
+        self.pattern.host = self
+        self._pipes: set[Pipe] = set()
+        self._engine: SocketEngine | None = None
+        self._bound: dict[str, str] = {}  # endpoint as returned -> kind ("tcp"/"ipc"/"inproc")
+        self._connected: dict[str, Endpoint] = {}
+        self._monitor: MonitorEmitter | None = None
+        self._monitor_lock = threading.Lock()
+        self._ctx_terminated = False
+        self._last_endpoint = b""
+        self._closed = False
+
+    # -- mailbox commands (run in this thread) ------------------------------------------------
+
+    def _attach_pipe(self, pipe: Pipe) -> None:
+        if self._closed:
+            self._release_pipe(pipe)
+            return
+        if not self.pattern.attach(pipe):
+            self._release_pipe(pipe)  # refused (e.g. a second PAIR peer)
+            return
+        self._pipes.add(pipe)
+
+    def _pipe_ready(self, pipe: Pipe) -> None:
+        if pipe in self._pipes and not self.pattern.identified(pipe):
+            self._terminate_pipe(pipe)  # e.g. a duplicate routing id at a ROUTER
+
+    def _kick_pipe(self, pipe: Pipe, limit: int) -> None:
+        """Drop a peer that broke a limit: forget its pipe, close its connection, and say so."""
+        self._monitor_event(Event.LIMIT_EXCEEDED, limit, pipe.endpoint)
+        self._terminate_pipe(pipe)
+        engine = self._engine
+        if engine is not None:
+            self.context._runner().post(engine.kick, pipe)
+
+    def _read_activated(self, pipe: Pipe) -> None:
+        if pipe in self._pipes:
+            self.pattern.read_activated(pipe)
+
+    def _write_activated(self, pipe: Pipe) -> None:
+        if pipe in self._pipes:
+            self.pattern.write_activated(pipe)
+
+    def _pipe_terminated(self, pipe: Pipe) -> None:
+        if pipe in self._pipes:
+            self._pipes.discard(pipe)
+            self.pattern.terminated(pipe)
+
+    def _context_terminated(self, _: object = None) -> None:
+        self._ctx_terminated = True
+
+    def _engine_error(self, exc: BaseException) -> None:
+        """A configuration problem found by the I/O side (reported through the monitor)."""
+
+    def _process_commands(self) -> None:
+        mailbox = self.mailbox
+        if mailbox._signaled or mailbox._items:
+            mailbox.process()
+        if self._ctx_terminated:
+            raise ContextTerminated()
+
+    # -- monitor ------------------------------------------------------------------------------
+
+    def _monitor_event(self, event: int, value: int, endpoint: str) -> None:
+        """Emit a monitor event (from any thread)."""
+        monitor = self._monitor
+        if monitor is not None:
+            with self._monitor_lock:
+                monitor.emit(event, value, endpoint)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ZMQError(Errno.ENOTSOCK, "the socket is closed")
+
+    def _send_message(self, msg: Message, flags: int = 0) -> None:
+        if self._closed:
+            self._check_open()
+        self._process_commands()
+        pattern = self.pattern
+        if pattern.send(msg):
+            return
+        if flags & DONTWAIT:
+            raise Again()
+        timeout = self.options[SocketOption.SNDTIMEO]
+        deadline = None if timeout < 0 else time.monotonic() + timeout / 1000
+        while True:
+            if not self._wait(deadline):
+                raise Again(msg="send timed out (SNDTIMEO); no peer could take the message")
+            self._process_commands()
+            if pattern.send(msg):
+                return
+
+    def _recv_message(self, flags: int = 0) -> tuple[Message, Pipe | None]:
+        if self._closed:
+            self._check_open()
+        self._process_commands()
+        pattern = self.pattern
+        got = pattern.recv()
+        if got is not None:
+            if type(got[0]) is TrackedMessage:
+                release(got[0])
+            return got
+        if flags & DONTWAIT:
+            raise Again()
+        timeout = self.options[SocketOption.RCVTIMEO]
+        deadline = None if timeout < 0 else time.monotonic() + timeout / 1000
+        while True:
+            if not self._wait(deadline):
+                raise Again(msg="receive timed out (RCVTIMEO)")
+            self._process_commands()
+            got = pattern.recv()
+            if got is not None:
+                if type(got[0]) is TrackedMessage:
+                    release(got[0])
+                return got
+
+    def _wait(self, deadline: float | None) -> bool:
+        """Block until the mailbox may have news.  False once ``deadline`` has passed."""
+        if deadline is None:
+            self.mailbox.signaler.wait(None)
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        self.mailbox.signaler.wait(remaining)
+        return True
+
+    def _events(self) -> int:
+        """POLLIN/POLLOUT readiness now (processing pending commands first)."""
+        if self._closed:
+            return 0
+        self.mailbox.process()
+        events = 0
+        pattern = self.pattern
+        if pattern.can_recv and pattern.has_in():
+            events |= PollEvent.POLLIN
+        if pattern.can_send and pattern.has_out():
+            events |= PollEvent.POLLOUT
+        return events
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def _engine_for_io(self) -> SocketEngine:
+        if self._engine is None:
+            self._engine = self.context._runner().call(
+                SocketEngine, self, self.context._runner(), self.context._zap_client()
+            )
+        return self._engine
+
+    def _bind(self, addr: str) -> str:
+        self._check_open()
+        endpoint = parse_endpoint(addr, bind=True)
+        options = self.options.copy()
+        if endpoint.transport == "inproc":
+            self.context._inproc_bind(endpoint.address, self)
+            resolved = str(endpoint)
+            self._bound[resolved] = "inproc"
+        else:
+            if endpoint.transport == "tcp":
+                sock, resolved = tcp.listen(endpoint, options)
+            else:
+                sock, resolved = ipc.listen(endpoint)
+            engine = self._engine_for_io()
+            self.context._runner().call(engine.listen, sock, resolved, options)
+            self._bound[resolved] = endpoint.transport
+        self._last_endpoint = resolved.encode()
+        return resolved
+
+    def _connect(self, addr: str) -> None:
+        self._check_open()
+        endpoint = parse_endpoint(addr, bind=False)
+        text = addr if isinstance(addr, str) else addr.decode()
+        options = self.options.copy()
+        if endpoint.transport == "inproc":
+            self.context._inproc_connect(endpoint.address, self)
+        else:
+            engine = self._engine_for_io()
+            pipe = None
+            if not options[SocketOption.IMMEDIATE] and kind_is_zmtp(self.socket_type):
+                # The pipe exists from now on, so messages can queue before the peer appears.
+                pipe = engine.new_pipe(text, options)
+                pipe.local_id = options[SocketOption.CONNECT_ROUTING_ID]
+                self._attach_pipe(pipe)
+            self.context._runner().post(engine.connect, endpoint, text, options, pipe)
+        self._connected[text] = endpoint
+        self._last_endpoint = text.encode()
+        # CONNECT_ROUTING_ID names the peer of this one connect() only.
+        self.options._values[SocketOption.CONNECT_ROUTING_ID] = b""
+
+    def _unbind(self, addr: str) -> None:
+        self._check_open()
+        text = addr if isinstance(addr, str) else addr.decode()
+        kind = self._bound.pop(text, None)
+        if kind is None:
+            raise ZMQError(Errno.ENOENT, f"cannot unbind {text!r}: this socket is not bound there")
+        if kind == "inproc":
+            self.context._inproc_unbind(text[len("inproc://") :], self)
+        else:
+            assert self._engine is not None
+            self.context._runner().call(self._engine.unbind, text)
+
+    def _disconnect(self, addr: str) -> None:
+        self._check_open()
+        text = addr if isinstance(addr, str) else addr.decode()
+        endpoint = self._connected.pop(text, None)
+        if endpoint is None:
+            raise ZMQError(
+                Errno.ENOENT, f"cannot disconnect {text!r}: this socket is not connected there"
+            )
+        if endpoint.transport == "inproc":
+            for pipe in list(self._pipes):
+                if pipe.endpoint == text:
+                    self._terminate_pipe(pipe)
+        else:
+            assert self._engine is not None
+            self.context._runner().post(self._engine.disconnect, text)
+
+    def _terminate_pipe(self, pipe: Pipe) -> None:
+        self._pipes.discard(pipe)
+        self.pattern.terminated(pipe)
+        self._release_pipe(pipe)
+
+    def _release_pipe(self, pipe: Pipe) -> None:
+        """We are done with ``pipe``: the other end reads what is queued, then learns it."""
+        pipe.outbound.close_write()
+        if isinstance(pipe.owner, tuple):  # inproc: tell the peer socket directly
+            peer, peer_pipe = pipe.owner
+            peer.mailbox.post(peer._pipe_terminated, peer_pipe)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def _close(self, linger: int | None = None) -> None:
+        if self._closed:
+            return
+        if linger is not None:
+            self.options.set(SocketOption.LINGER, linger)
+        linger_ms = self.options[SocketOption.LINGER]
+        self._closed = True
+        for addr, kind in list(self._bound.items()):
+            if kind == "inproc":
+                self.context._inproc_unbind(addr[len("inproc://") :], self)
+        self.context._inproc_forget(self)
+        for pipe in list(self._pipes):
+            # Messages already in a pipe stay there: an inproc peer still reads them (as in
+            # libzmq); for a network peer the engine applies LINGER.
+            self._release_pipe(pipe)
+            pipe.inbound.wake_reader = _nothing
+            pipe.outbound.wake_writer = _nothing
+        self._pipes.clear()
+        engine = self._engine
+        if engine is not None:
+            self.context._engine_closing(self)
+            self.context._runner().post(engine.close, linger_ms, self._engine_closed)
+        else:
+            self._emit_monitor_stopped()
+        self.context._socket_closed(self, engine is not None)
+        self.mailbox.close()
+
+    def _engine_closed(self) -> None:
+        """The I/O side finished (listeners closed, queued messages sent or dropped)."""
+        self._emit_monitor_stopped()  # after the engine's last events, e.g. CLOSED
+        self.context._engine_closed(self)
+
+    def _emit_monitor_stopped(self) -> None:
+        monitor = self._monitor
+        if monitor is not None:
+            with self._monitor_lock:
+                monitor.emit(Event.MONITOR_STOPPED, 0, "")
+                monitor.close()
+            self._monitor = None
+
+    def _get_dynamic(self, option: SocketOption) -> Any:
+        if option == SocketOption.EVENTS:
+            return self._events()
+        if option == SocketOption.FD:
+            return self.mailbox.signaler.fd
+        if option == SocketOption.LAST_ENDPOINT:
+            return self._last_endpoint
+        if option == SocketOption.TYPE:
+            return int(self.socket_type)
+        if option == SocketOption.MECHANISM:
+            return self.options.mechanism
+        return self.options.get(option)

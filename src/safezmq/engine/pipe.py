@@ -1,0 +1,244 @@
+"""Pipes: bounded queues of whole messages between a socket and a session (or another socket).
+
+A ``Queue`` carries one direction.  It has exactly one writer thread and one reader thread and
+needs no lock: each counter is written by one side only, and the two "asleep" flags follow a
+Dekker-style handshake (set the flag, then look again) so that a wake-up is sent only on the
+transitions that matter — the reader is woken when the queue goes from empty to non-empty while
+it sleeps, the writer when a full queue drains to its low-water mark.  A burst of N messages
+costs one wake-up, not N.
+
+Limits: ``hwm`` messages (0 = no limit, as libzmq) and ``max_bytes`` octets (0 = no limit).
+Messages are whole (lists of frames): a message is in the queue entirely or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Message = list[Any]
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Delimiter:
+    """Written after the last message: the writer is gone."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<pipe delimiter>"
+
+
+DELIMITER = _Delimiter()
+
+
+def message_size(msg: Message) -> int:
+    return sum(map(len, msg))
+
+
+class SubscriptionMessage(list[bytes]):
+    """A subscription travelling through a pipe (``\\x01topic`` / ``\\x00topic``): sent as a
+    SUBSCRIBE/CANCEL command to a ZMTP 3.1 peer and as this message to a 3.0 peer."""
+
+    __slots__ = ()
+
+
+class TrackedMessage(list[Any]):
+    """A message sent with ``copy=False, track=True``: its tracker is told when safezmq no
+    longer holds the frames' buffers (written to the kernel, read by an inproc peer, or
+    dropped)."""
+
+    __slots__ = ("tracker",)
+
+    def __init__(self, frames: list[Any], tracker: Any) -> None:
+        super().__init__(frames)
+        self.tracker = tracker
+
+
+def release(msg: Any) -> None:
+    """Tell a tracked message's tracker that its buffers are free."""
+    if type(msg) is TrackedMessage:
+        msg.tracker._set_done()
+
+
+class Queue:
+    """One direction of a pipe.  See the module docstring."""
+
+    __slots__ = (
+        "_items",
+        "_read",
+        "_read_bytes",
+        "_written",
+        "_written_bytes",
+        "hwm",
+        "lwm",
+        "max_bytes",
+        "reader_asleep",
+        "terminated",
+        "wake_reader",
+        "wake_writer",
+        "writer_asleep",
+    )
+
+    def __init__(self, hwm: int, max_bytes: int = 0) -> None:
+        self._items: deque[tuple[Any, int]] = deque()
+        self.hwm = hwm
+        self.lwm = (hwm + 1) // 2
+        self.max_bytes = max_bytes
+        self._written = self._written_bytes = 0  # writer thread only
+        self._read = self._read_bytes = 0  # reader thread only
+        self.reader_asleep = True  # the reader found the queue empty and waits for a wake-up
+        self.writer_asleep = False  # the writer found the queue full and waits for a wake-up
+        self.wake_reader: Callable[[], None] = _nothing
+        self.wake_writer: Callable[[], None] = _nothing
+        self.terminated = False  # the reader has seen the delimiter
+
+    # -- writer side --------------------------------------------------------------------------
+
+    def _full(self) -> bool:
+        if self.hwm and self._written - self._read >= self.hwm:
+            return True
+        return bool(self.max_bytes) and self._written_bytes - self._read_bytes >= self.max_bytes
+
+    def check_write(self) -> bool:
+        """Whether a message may be written now.  If not, the writer is woken when it may."""
+        if not self._full():
+            return True
+        self.writer_asleep = True
+        if self._full():
+            return False
+        self.writer_asleep = False
+        return True
+
+    def write(self, msg: Message, nbytes: int) -> None:
+        """Append a message (the writer has checked ``check_write`` or accepts overflow)."""
+        self._items.append((msg, nbytes))
+        self._written += 1
+        self._written_bytes += nbytes
+        if self.reader_asleep:
+            self.reader_asleep = False
+            self.wake_reader()
+
+    def close_write(self) -> None:
+        """The writer is done: the reader gets the queued messages, then learns it."""
+        self._items.append((DELIMITER, 0))
+        if self.reader_asleep:
+            self.reader_asleep = False
+            self.wake_reader()
+
+    # -- reader side --------------------------------------------------------------------------
+
+    def read(self) -> Any:
+        """The next message, or None when empty (the writer will wake us) or terminated."""
+        items = self._items
+        if not items:
+            self.reader_asleep = True
+            if not items:
+                return None
+            self.reader_asleep = False
+        msg, nbytes = items.popleft()
+        if msg is DELIMITER:
+            self.terminated = True
+            self.reader_asleep = False  # nothing more will come; never wake
+            items.appendleft((DELIMITER, 0))
+            return None
+        self._read += 1
+        self._read_bytes += nbytes
+        if self.writer_asleep and self._written - self._read <= self.lwm:
+            self.writer_asleep = False
+            self.wake_writer()
+        return msg
+
+    def probe(self) -> bool:
+        """Whether a message is ready (without taking it).  When none is, the reader asks to
+        be woken by the next write, exactly as ``read()`` does."""
+        items = self._items
+        if not items:
+            self.reader_asleep = True
+            if not items:
+                return False
+            self.reader_asleep = False
+        return items[0][0] is not DELIMITER
+
+    def discard(self) -> int:
+        """Drop every queued message (the reader will not read them).  Returns how many."""
+        dropped = 0
+        items = self._items
+        while items and items[0][0] is not DELIMITER:
+            release(items.popleft()[0])
+            dropped += 1
+        self._read += dropped
+        return dropped
+
+    @property
+    def depth(self) -> int:
+        """Messages queued (approximate when read from the other side's thread)."""
+        return self._written - self._read
+
+    def __repr__(self) -> str:
+        return f"<Queue depth={self.depth} hwm={self.hwm}>"
+
+
+class Pipe:
+    """A socket's end of a bidirectional pipe: it reads ``inbound`` and writes ``outbound``.
+
+    Patterns see only this.  ``routing_id`` and ``metadata`` describe the peer.
+    """
+
+    __slots__ = (
+        "active",
+        "endpoint",
+        "inbound",
+        "local_id",
+        "metadata",
+        "outbound",
+        "owner",
+        "peer_socket_type",
+        "ready",
+        "routing_id",
+        "state",
+    )
+
+    def __init__(self, inbound: Queue, outbound: Queue, endpoint: str = "") -> None:
+        self.inbound = inbound
+        self.outbound = outbound
+        self.endpoint = endpoint
+        #: The peer's Identity (from its handshake), and the id we chose for it with
+        #: CONNECT_ROUTING_ID (which a ROUTER prefers).
+        self.routing_id = b""
+        self.local_id = b""
+        #: True once the peer is known (handshake done, or inproc bound).
+        self.ready = False
+        self.metadata: Mapping[str, bytes] = {}
+        self.peer_socket_type: bytes | None = None
+        #: Pattern bookkeeping (e.g. whether the fair-queue considers it readable).
+        self.active = True
+        #: Pattern-private state (REQ/ROUTER use it).
+        self.state: Any = None
+        #: Who holds the other end (a session or a socket), for termination.
+        self.owner: Any = None
+
+    def read(self) -> Any:
+        return self.inbound.read()
+
+    def check_write(self) -> bool:
+        return self.outbound.check_write()
+
+    def write(self, msg: Message) -> None:
+        self.outbound.write(msg, message_size(msg))
+
+    @property
+    def terminated(self) -> bool:
+        return self.inbound.terminated
+
+    def __repr__(self) -> str:
+        return f"<Pipe {self.endpoint or 'inproc'} routing_id={self.routing_id!r}>"
+
+
+def pipe_pair(hwm_a_to_b: int, hwm_b_to_a: int, max_bytes: int = 0) -> tuple[Queue, Queue]:
+    """Two queues for a bidirectional pipe: (a->b, b->a)."""
+    return Queue(hwm_a_to_b, max_bytes), Queue(hwm_b_to_a, max_bytes)

@@ -1,0 +1,391 @@
+"""A session: one connection, from accept or connect to close, on the I/O loop.
+
+It joins a ``Stream`` (bytes) to a protocol ``Connection`` (ZMTP) and the connection to a
+``Pipe`` (messages for the socket).  It owns the handshake deadline, heartbeats, backpressure in
+both directions and the monitor events of its connection.  Nothing here runs in the socket's
+thread; the socket learns about the session only through its mailbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..constants import Errno, Event, SocketOption
+from ..options import Options
+from ..protocol import (
+    Connection,
+    HandshakeComplete,
+    PingReceived,
+    ProtocolError,
+    Subscribe,
+    ZapRequestNeeded,
+)
+from ..protocol.events import Cancel
+from ..protocol.metadata import Metadata
+from ..transport.stream import Stream
+from .pipe import Pipe, Queue, SubscriptionMessage, TrackedMessage, message_size
+
+if TYPE_CHECKING:
+    from .socket_engine import SocketEngine
+
+#: Messages moved from the socket's pipe into the connection per turn of the loop before
+#: yielding to other connections (fairness), unless the byte budget below is reached first.
+PULL_BATCH = 4096
+PULL_BYTES = 1024 * 1024
+#: How long a failing connection may take to deliver its ERROR command before it is cut.
+ERROR_FLUSH_TIME = 1.0
+
+
+class Session:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        engine: SocketEngine,
+        options: Options,
+        endpoint: str,
+        peer_address: str,
+        *,
+        pipe: Pipe | None,
+        on_closed: Callable[[Session, bool], None],
+        as_server: bool,
+    ) -> None:
+        self.engine = engine
+        self.loop: asyncio.AbstractEventLoop = engine.loop
+        self.options = options
+        self.endpoint = endpoint
+        self.peer_address = peer_address
+        self.pipe = pipe
+        self.as_server = as_server
+        self._on_closed = on_closed
+        self.stream: Stream | None = None
+        self.conn: Connection | None = None
+        self.fd = -1
+        self.ready = False
+        self.closed = False
+        self._writing_paused = False
+        self._pull_scheduled = False
+        self._last_rx = 0.0
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._lingering = False
+        self._handshake_failed = False
+
+    # -- start --------------------------------------------------------------------------------
+
+    def start(self, sock: Any) -> None:
+        self.fd = sock.fileno()
+        try:
+            self.conn = self.engine.new_connection(self.options, self.as_server, self.peer_address)
+        except Exception as exc:  # a configuration error (e.g. missing CURVE key)
+            sock.close()
+            self.engine.monitor(Event.HANDSHAKE_FAILED_NO_DETAIL, Errno.EINVAL, self.endpoint)
+            self.engine.report_config_error(exc)
+            self._finish(failed_handshake=True)
+            return
+        self.stream = Stream(self.loop, sock, self)
+        self.stream.write(self.conn.data_to_send())
+        self.stream.start()
+        self._last_rx = self.loop.time()
+        ivl = self.options[SocketOption.HANDSHAKE_IVL]
+        if ivl > 0:
+            self._timer("handshake", ivl / 1000, self._handshake_timeout)
+
+    # -- input --------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        assert conn is not None
+        self._last_rx = self.loop.time()
+        try:
+            events = conn.receive_data(data)
+        except ProtocolError as exc:
+            self._protocol_failure(exc)
+            return
+        inbound = self._inbound()
+        for event in events:
+            if type(event) is list:
+                if inbound is not None:  # None: lingering after close, or not yet ready
+                    inbound.write(event, message_size(event))
+            else:
+                self._event(event)
+                inbound = self._inbound()
+                if self.closed:
+                    return
+        out = conn.data_to_send()
+        if out and self.stream is not None:
+            self.stream.write(out)
+        if inbound is not None and not inbound.check_write():
+            # The socket is not keeping up: stop reading until it drains to low water.
+            assert self.stream is not None
+            self.stream.pause_reading()
+
+    def _inbound(self) -> Queue | None:
+        pipe = self.pipe
+        if pipe is None or not self.ready or self._lingering:
+            return None
+        return pipe.inbound
+
+    def _event(self, event: object) -> None:
+        if isinstance(event, HandshakeComplete):
+            self._handshake_complete(event)
+        elif isinstance(event, ZapRequestNeeded):
+            self.engine.zap_request(event.request, self._zap_reply)
+        elif isinstance(event, PingReceived):
+            if event.ttl > 0:
+                self._timer("ttl", event.ttl, self._check_ttl, event.ttl)
+        elif isinstance(event, (Subscribe, Cancel)):
+            inbound = self._inbound()
+            if inbound is not None:
+                prefix = b"\x01" if isinstance(event, Subscribe) else b"\x00"
+                inbound.write(SubscriptionMessage([prefix + event.topic]), len(event.topic))
+
+    def _zap_reply(self, reply: list[bytes] | None, status: int = 500, reason: bytes = b"") -> None:
+        conn = self.conn
+        if self.closed or conn is None or conn.zap_request is None:
+            return
+        try:
+            if reply is None:
+                self._protocol_failure(conn.refuse(status, reason))
+                return
+            events = conn.zap_reply(reply)
+        except ProtocolError as exc:
+            self._protocol_failure(exc)
+            return
+        for event in events:
+            self._event(event)
+        if self.stream is not None:
+            self.stream.write(conn.data_to_send())
+
+    def _handshake_complete(self, event: HandshakeComplete) -> None:
+        self._cancel("handshake")
+        self.ready = True
+        engine = self.engine
+        engine.monitor(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        metadata = self._message_metadata(event)
+        pipe = self.pipe
+        fresh = pipe is None
+        if pipe is None:
+            pipe = self.pipe = engine.new_pipe(self.endpoint, self.options)
+            pipe.local_id = self.options[SocketOption.CONNECT_ROUTING_ID]
+        pipe.routing_id = event.identity
+        pipe.metadata = metadata
+        pipe.peer_socket_type = event.socket_type
+        pipe.ready = True
+        self._bind_pipe(pipe)
+        if fresh:
+            engine.attach_pipe(pipe)
+        else:
+            engine.pipe_ready(pipe)  # a connect-side pipe: the peer (re)appeared
+        self._start_heartbeats()
+        self._schedule_pull()
+
+    def _message_metadata(self, event: HandshakeComplete) -> Metadata:
+        properties: dict[str, bytes] = dict(event.peer_metadata.items())
+        properties.update(event.zap_metadata.items())
+        if event.user_id is not None:
+            properties["User-Id"] = event.user_id
+        properties["Peer-Address"] = self.peer_address.encode()
+        return Metadata(properties)
+
+    def _bind_pipe(self, pipe: Pipe) -> None:
+        """Point the pipe's session-side wake-ups at this session."""
+        runner = self.engine.runner
+        pipe.outbound.wake_reader = lambda: runner.post(self._pull_soon)
+        pipe.inbound.wake_writer = lambda: runner.post(self._resume_reading)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _pull_soon(self) -> None:
+        self._pull_scheduled = False
+        self.pull()
+
+    def _schedule_pull(self) -> None:
+        if not self._pull_scheduled:
+            self._pull_scheduled = True
+            self.loop.call_soon(self._pull_soon)
+
+    def pull(self) -> None:
+        """Move queued messages from the socket's pipe into the connection and the stream."""
+        if not self.ready or self.closed or self._writing_paused:
+            return
+        pipe = self.pipe
+        conn = self.conn
+        stream = self.stream
+        assert pipe is not None and conn is not None and stream is not None
+        queue = pipe.outbound
+        count = 0
+        size = 0
+        send = conn.send_message
+        tracked: list[TrackedMessage] = []
+        while True:
+            msg = queue.read()
+            if msg is None:
+                break
+            if type(msg) is SubscriptionMessage:
+                topic = msg[0][1:]
+                if msg[0][:1] == b"\x01":
+                    conn.send_subscribe(topic)
+                else:
+                    conn.send_cancel(topic)
+            else:
+                send(msg)
+                if type(msg) is TrackedMessage:
+                    tracked.append(msg)
+            count += 1
+            size += message_size(msg)
+            if count >= PULL_BATCH or size >= PULL_BYTES:
+                self._schedule_pull()  # let other connections run first
+                break
+        out = conn.data_to_send()
+        if out:
+            stream.write(out)
+        for msg in tracked:
+            stream.when_flushed(msg.tracker._set_done)
+        if queue.terminated:
+            self._end_of_pipe()
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._lingering and self.pipe is not None and self.pipe.outbound.terminated:
+            return
+        self._schedule_pull()
+
+    def _resume_reading(self) -> None:
+        if self.stream is not None and not self.closed:
+            self.stream.resume_reading()
+
+    # -- heartbeats ---------------------------------------------------------------------------
+
+    def _start_heartbeats(self) -> None:
+        ivl = self.options[SocketOption.HEARTBEAT_IVL]
+        if ivl > 0:
+            self._timer("ping", ivl / 1000, self._send_ping)
+
+    def _send_ping(self) -> None:
+        conn, stream = self.conn, self.stream
+        if self.closed or conn is None or stream is None:
+            return
+        ttl = self.options[SocketOption.HEARTBEAT_TTL] // 100
+        if conn.send_ping(ttl):
+            stream.write(conn.data_to_send())
+            timeout = self.options[SocketOption.HEARTBEAT_TIMEOUT]
+            if timeout < 0:
+                timeout = self.options[SocketOption.HEARTBEAT_IVL]
+            if "pong" not in self._timers:
+                self._timer("pong", timeout / 1000, self._check_pong, self.loop.time())
+        self._timer("ping", self.options[SocketOption.HEARTBEAT_IVL] / 1000, self._send_ping)
+
+    def _check_pong(self, sent_at: float) -> None:
+        self._timers.pop("pong", None)
+        if self._last_rx < sent_at:
+            self.close(Errno.ETIMEDOUT)
+
+    def _check_ttl(self, ttl: float) -> None:
+        self._timers.pop("ttl", None)
+        if self.loop.time() - self._last_rx >= ttl:
+            self.close(Errno.ETIMEDOUT)
+        else:
+            self._timer("ttl", ttl - (self.loop.time() - self._last_rx), self._check_ttl, ttl)
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def _timer(self, name: str, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        self._cancel(name)
+        self._timers[name] = self.loop.call_later(delay, fn, *args)
+
+    def _cancel(self, name: str) -> None:
+        handle = self._timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _handshake_timeout(self) -> None:
+        self._timers.pop("handshake", None)
+        if not self.ready and not self.closed:
+            self.engine.monitor(Event.HANDSHAKE_FAILED_NO_DETAIL, Errno.ETIMEDOUT, self.endpoint)
+            self._handshake_failed = True
+            self.close(Errno.ETIMEDOUT)
+
+    # -- ending -------------------------------------------------------------------------------
+
+    def _protocol_failure(self, exc: ProtocolError) -> None:
+        if not self.ready:
+            self._handshake_failed = True
+            if exc.auth_status is not None:
+                self.engine.monitor(Event.HANDSHAKE_FAILED_AUTH, exc.auth_status, self.endpoint)
+            else:
+                self.engine.monitor(Event.HANDSHAKE_FAILED_PROTOCOL, int(exc.code), self.endpoint)
+        self._flush_and_fail(exc)
+
+    def _flush_and_fail(self, exc: ProtocolError) -> None:
+        """Send what the protocol wants said (an ERROR), then close."""
+        if not self.ready:
+            self._handshake_failed = True
+        conn, stream = self.conn, self.stream
+        if conn is not None and stream is not None:
+            stream.write(conn.data_to_send())
+            stream.close()  # after the ERROR is written...
+            self.loop.call_later(ERROR_FLUSH_TIME, stream.abort)  # ...or soon, regardless
+        self._finish(abort_stream=False)
+
+    def linger(self) -> None:
+        """The socket closed: send what is still queued for this peer, then close.
+
+        The engine enforces LINGER's deadline; here we only make sure the pipe is drained (after
+        the handshake, if it is still running) and the stream closed once its output is out."""
+        if self.closed:
+            return
+        if self.engine.linger == 0 or self.pipe is None:
+            self.close()
+            return
+        self._lingering = True  # from now on, messages from the peer are dropped
+        if self.ready:
+            self._schedule_pull()
+
+    def _end_of_pipe(self) -> None:
+        """The socket wrote its last message to us: close once the stream has sent it all."""
+        self._lingering = True
+        if self.stream is not None:
+            self.stream.close()
+
+    def close(self, errno: int = 0) -> None:
+        """Close now (dropping unsent output)."""
+        if self.closed:
+            return
+        if self.stream is not None:
+            self.stream.abort()
+        self._finish()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """The stream is gone (peer closed, error, or we closed it)."""
+        self._finish()
+
+    def _finish(self, failed_handshake: bool = False, abort_stream: bool = True) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        if abort_stream and self.stream is not None and not self.stream.closed:
+            self.stream.abort()
+        if self.fd >= 0:
+            self.engine.monitor(Event.DISCONNECTED, self.fd, self.endpoint)
+        pipe = self.pipe
+        if pipe is not None:
+            # The session-side wake-ups now lead nowhere until another session takes over.
+            pipe.outbound.wake_reader = _nothing
+            pipe.inbound.wake_writer = _nothing
+        self._on_closed(self, failed_handshake or self._handshake_failed)
+
+    def __repr__(self) -> str:
+        state = "ready" if self.ready else "closed" if self.closed else "handshaking"
+        return f"<Session {self.endpoint} {state}>"
+
+
+def _nothing() -> None:
+    return None

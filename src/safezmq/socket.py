@@ -1,0 +1,446 @@
+"""The public Socket: pyzmq's API over the socket core.
+
+send/recv move single frames (SNDMORE / RCVMORE); send_multipart/recv_multipart move whole
+messages and are the fast path.  Options are validated (a bad name or value is ZMQError EINVAL
+saying what is allowed) and readable/writable as attributes (``sock.linger = 0``).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .attrs import AttributeOptions
+from .constants import Errno, Event, PollEvent, SocketOption
+from .core import SocketCore
+from .engine.pipe import Pipe, TrackedMessage
+from .error import Again, ContextTerminated, ZMQBindError, ZMQError
+from .message import Frame, MessageTracker
+from .monitor import MonitorEmitter
+from .options import ACTIONS
+
+DONTWAIT = 1
+NOBLOCK = 1
+SNDMORE = 2
+#: pyzmq's default: below this size copy=False still copies (cheaper than tracking).
+COPY_THRESHOLD = 65536
+
+#: The tracker of a message whose buffers were copied: finished from the start.
+_FINISHED = MessageTracker()
+_FINISHED._set_done()
+
+
+class _EndpointContext:
+    """What bind()/connect() return: as in pyzmq, ``with sock.bind(addr) as s:`` gives the
+    socket and undoes the bind (connect) when the block ends."""
+
+    __slots__ = ("_undo", "addr", "kind", "socket")
+
+    def __init__(self, socket: Socket, kind: str, addr: str, undo: Callable[[str], None]) -> None:
+        self.socket = socket
+        self.kind = kind  # "bind" or "connect"
+        self.addr = addr
+        self._undo = undo
+
+    def __enter__(self) -> Socket:
+        return self.socket
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.socket.closed:
+            try:
+                self._undo(self.addr)
+            except ZMQError:
+                pass
+
+    def __repr__(self) -> str:
+        return f"<SocketContext({self.kind}={self.addr!r})>"
+
+
+def _frame_bytes(data: Any, copy: bool) -> Any:
+    """What goes into the pipe for one frame, honouring copy semantics."""
+    kind = type(data)
+    if kind is bytes:
+        return data
+    if kind is Frame:
+        return data._data
+    if kind is str:
+        raise TypeError("str is not allowed; use send_string() or encode it to bytes")
+    if copy or (hasattr(data, "__len__") and len(data) < COPY_THRESHOLD):
+        try:
+            return bytes(memoryview(data))
+        except TypeError:
+            raise TypeError(f"expected a bytes-like object, not {kind.__name__}") from None
+    return memoryview(data).cast("B")
+
+
+class Socket(SocketCore, AttributeOptions):
+    """A safezmq socket (pyzmq's ``zmq.Socket``)."""
+
+    copy_threshold = COPY_THRESHOLD
+
+    def __init__(self, context: Any, socket_type: int, **kwargs: Any) -> None:
+        SocketCore.__init__(self, context, socket_type)
+        object.__setattr__(self, "_tx", [])
+        object.__setattr__(self, "_rx", None)
+        object.__setattr__(self, "_rx_pipe", None)
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, linger: int | None = None) -> None:
+        """Close the socket; queued messages are sent for at most LINGER (or ``linger``) ms."""
+        self._close(linger)
+
+    def __enter__(self) -> Socket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<safezmq.Socket({self.socket_type_name.decode()}) {state}>"
+
+    def fileno(self) -> int:
+        return int(self.FD)
+
+    def _check_live(self) -> None:
+        """ENOTSOCK once closed; ETERM once the context is terminating (as libzmq, where every
+        call but close() then fails, so a thread learns it must close its socket)."""
+        self._check_open()
+        if self._ctx_terminated or self.context.closed:
+            raise ContextTerminated()
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def bind(self, addr: str) -> _EndpointContext:
+        """Bind to ``addr`` (``tcp://*:5555``, ``ipc:///tmp/x``, ``inproc://name``)."""
+        self._check_live()
+        resolved = self._bind(addr)
+        return _EndpointContext(self, "bind", resolved, self.unbind)
+
+    def connect(self, addr: str) -> _EndpointContext:
+        """Connect to ``addr``; the connection is made (and remade) in the background."""
+        self._check_live()
+        self._connect(addr)
+        return _EndpointContext(self, "connect", addr, self.disconnect)
+
+    def unbind(self, addr: str | bytes) -> None:
+        self._check_live()
+        self._unbind(addr if isinstance(addr, str) else addr.decode())
+
+    def disconnect(self, addr: str | bytes) -> None:
+        self._check_live()
+        self._disconnect(addr if isinstance(addr, str) else addr.decode())
+
+    def bind_to_random_port(
+        self,
+        addr: str,
+        min_port: int = 49152,
+        max_port: int = 65536,
+        max_tries: int = 100,
+    ) -> int:
+        """Bind ``addr`` (``tcp://host``) to a port in [min_port, max_port); return the port."""
+        if min_port == 49152 and max_port == 65536:
+            # Let the kernel choose: it knows which ports are free.
+            self.bind(f"{addr}:*")
+            return int(self._last_endpoint.decode().rsplit(":", 1)[-1])
+        for _ in range(max_tries):
+            port = random.randrange(min_port, max_port)
+            try:
+                self.bind(f"{addr}:{port}")
+            except ZMQError as exc:
+                if exc.errno in (Errno.EADDRINUSE, Errno.EACCES):
+                    continue
+                raise
+            return port
+        raise ZMQBindError("Could not bind socket to random port.")
+
+    # -- options ------------------------------------------------------------------------------
+
+    def setsockopt(self, option: int, value: Any) -> None:
+        self._check_live()
+        if option == SocketOption.LINGER and value is None:
+            value = -1
+        opt, checked = self.options.check(option, value)
+        if opt in ACTIONS:  # e.g. SUBSCRIBE: the pattern acts on it; nothing is stored
+            if not self.pattern.set_option(opt, checked):
+                raise ZMQError(
+                    Errno.EINVAL, f"socket option {opt.name} does not apply to this socket"
+                )
+            return
+        self.options.apply(opt, checked)
+
+    def getsockopt(self, option: int) -> Any:
+        self._check_live()
+        try:
+            opt = SocketOption(option)
+        except ValueError:
+            raise ZMQError(Errno.EINVAL, f"unknown socket option {option!r}") from None
+        if opt in (SocketOption.RCVMORE,):
+            return int(self._rx is not None)
+        return self._get_dynamic(opt)
+
+    set = setsockopt
+    get = getsockopt
+
+    def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"expected str, not {type(value).__name__}")
+        self.setsockopt(option, value.encode(encoding))
+
+    def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
+        value = self.getsockopt(option)
+        if not isinstance(value, bytes):
+            raise TypeError(f"option {option} is not a string option")
+        return value.decode(encoding)
+
+    set_string = setsockopt_string
+    get_string = getsockopt_string
+
+    @property
+    def hwm(self) -> int:
+        return int(self.options[SocketOption.SNDHWM])
+
+    @hwm.setter
+    def hwm(self, value: int) -> None:
+        self.setsockopt(SocketOption.HWM, value)
+
+    def _set_attr_opt(self, name: str, value: Any) -> None:
+        if name not in SocketOption.__members__:
+            raise AttributeError(f"Socket has no such option: {name}")
+        self.setsockopt(SocketOption[name], value)
+
+    def _get_attr_opt(self, name: str) -> Any:
+        if name not in SocketOption.__members__:
+            raise AttributeError(f"Socket has no such option: {name}")
+        return self.getsockopt(SocketOption[name])
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,
+        group: str | None = None,
+    ) -> MessageTracker | None:
+        """Send one frame; with SNDMORE, more frames of the same message follow."""
+        if routing_id is not None or group is not None:
+            raise ZMQError(Errno.ENOTSUP, "routing_id/group are for draft sockets (unsupported)")
+        frame = _frame_bytes(data, copy)
+        tx = self._tx
+        if flags & SNDMORE:
+            tx.append(frame)
+            return _FINISHED if track else None
+        msg = [*tx, frame] if tx else [frame]
+        tracker = self._tracker_for(msg, track)
+        self._send_message(msg if tracker is _FINISHED else TrackedMessage(msg, tracker), flags)
+        tx.clear()
+        return tracker if track else None
+
+    @staticmethod
+    def _tracker_for(frames: list[Any], track: bool) -> MessageTracker:
+        """A tracker that finishes when safezmq lets go of the frames' buffers: at once when
+        every frame was copied (``bytes`` are immutable and ours), later for zero-copy views."""
+        if not track or all(type(f) is bytes for f in frames):
+            return _FINISHED
+        return MessageTracker()
+
+    def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> MessageTracker | None:
+        """Send a whole message (the fast path)."""
+        if not msg_parts:
+            raise ZMQError(Errno.EINVAL, "a message needs at least one frame")
+        frames = [_frame_bytes(part, copy) for part in msg_parts]
+        if self._tx:
+            frames = [*self._tx, *frames]
+        if flags & SNDMORE:
+            self._tx[:] = frames
+            return None
+        tracker = self._tracker_for(frames, track)
+        self._send_message(
+            frames if tracker is _FINISHED else TrackedMessage(frames, tracker), flags
+        )
+        self._tx.clear()
+        return tracker if track else None
+
+    def send_string(
+        self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kw: Any
+    ) -> MessageTracker | None:
+        if not isinstance(u, str):
+            raise TypeError("send_string needs a str")
+        return self.send(u.encode(encoding), flags=flags, copy=copy, **kw)
+
+    send_unicode = send_string
+
+    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> MessageTracker | None:
+        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
+
+    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL) -> Any:
+        return self.send(pickle.dumps(obj, protocol), flags)
+
+    def send_serialized(
+        self, msg: Any, serialize: Callable[[Any], Sequence[Any]], flags: int = 0, **kw: Any
+    ) -> MessageTracker | None:
+        return self.send_multipart(serialize(msg), flags=flags, **kw)
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _next_message(self, flags: int) -> tuple[list[Any], Pipe | None]:
+        msg, pipe = self._recv_message(flags)
+        return msg, pipe
+
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+        """Receive one frame (bytes, or a Frame with ``copy=False``)."""
+        rx = self._rx
+        if rx is None:
+            msg, pipe = self._recv_message(flags)
+            if len(msg) == 1:
+                data = msg[0]
+                if copy:
+                    return data if type(data) is bytes else bytes(data)
+                return self._frame(data, pipe, False)
+            object.__setattr__(self, "_rx", msg)
+            object.__setattr__(self, "_rx_pipe", pipe)
+            object.__setattr__(self, "_rx_index", 0)
+            rx = msg
+        index = self.__dict__["_rx_index"]
+        data = rx[index]
+        index += 1
+        more = index < len(rx)
+        if more:
+            object.__setattr__(self, "_rx_index", index)
+        else:
+            object.__setattr__(self, "_rx", None)
+        if copy:
+            return data if type(data) is bytes else bytes(data)
+        return self._frame(data, self.__dict__["_rx_pipe"], more)
+
+    def _frame(self, data: Any, pipe: Pipe | None, more: bool) -> Frame:
+        frame = Frame(data)
+        frame.more = more
+        if pipe is not None:
+            frame._metadata = pipe.metadata
+        return frame
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
+        """Receive a whole message (the rest of it, if recv() already took some frames)."""
+        rx = self._rx
+        if rx is not None:
+            index = self.__dict__["_rx_index"]
+            frames, pipe = rx[index:], self.__dict__["_rx_pipe"]
+            object.__setattr__(self, "_rx", None)
+        else:
+            frames, pipe = self._recv_message(flags)
+        if copy:
+            return [f if type(f) is bytes else bytes(f) for f in frames]
+        last = len(frames) - 1
+        return [self._frame(f, pipe, i < last) for i, f in enumerate(frames)]
+
+    def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        data: bytes = self.recv(flags)
+        return data.decode(encoding)
+
+    recv_unicode = recv_string
+
+    def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:
+        return json.loads(self.recv(flags), **kwargs)
+
+    def recv_pyobj(self, flags: int = 0) -> Any:
+        """Unpickle a received object — only if the context's policy allows it: unpickling
+        bytes from the network runs code chosen by whoever sent them."""
+        if not getattr(self.context, "allow_pickle", False):
+            raise ZMQError(
+                Errno.ENOTSUP,
+                "recv_pyobj is disabled: unpickling network data executes code chosen by the "
+                "sender. Use recv_json/recv_serialized, or opt in with context.allow_pickle = True",
+            )
+        return pickle.loads(self.recv(flags))
+
+    def recv_serialized(
+        self, deserialize: Callable[[list[Any]], Any], flags: int = 0, copy: bool = True
+    ) -> Any:
+        return deserialize(self.recv_multipart(flags, copy=copy))
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive one frame into ``buffer``; returns the frame's full size (like zmq_recv)."""
+        view = memoryview(buffer).cast("B")
+        if nbytes < 0:
+            raise ValueError("nbytes must be non-negative")
+        limit = nbytes or len(view)
+        if limit > len(view):
+            raise ValueError(f"nbytes={nbytes} is larger than the buffer ({len(view)})")
+        data = self.recv(flags, copy=False)
+        size = len(data)
+        view[: min(size, limit)] = data.buffer[: min(size, limit)]
+        return size
+
+    # -- polling ------------------------------------------------------------------------------
+
+    def poll(self, timeout: int | None = None, flags: int = PollEvent.POLLIN) -> int:
+        """Wait until the socket is ready for ``flags``; returns the ready events (0: timeout).
+        ``timeout`` is in milliseconds (None or -1: forever)."""
+        from .poll import Poller
+
+        self._check_open()
+        poller = Poller()
+        poller.register(self, flags)
+        events = dict(poller.poll(timeout))
+        return int(events.get(self, 0))
+
+    # -- monitoring ---------------------------------------------------------------------------
+
+    def monitor(self, addr: str | None, events: int = Event.ALL) -> None:
+        """Publish this socket's events on a PAIR bound at ``addr`` (None stops monitoring)."""
+        self._check_live()
+        if addr is None:
+            self.disable_monitor()
+            return
+        if not addr.startswith("inproc://"):
+            raise ZMQError(Errno.EPROTONOSUPPORT, "monitor addresses must be inproc://")
+        emitter = MonitorEmitter(self, addr, events)
+        with self._monitor_lock:
+            old, self._monitor = self._monitor, emitter
+        if old is not None:
+            old.close()
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
+        """A PAIR socket connected to this socket's monitor (the same one while it is open)."""
+        existing: Socket | None = self.__dict__.get("_monitor_socket")
+        if existing is not None and not existing.closed:
+            return existing
+        if addr is None:
+            addr = f"inproc://monitor.s-{id(self)}"
+        self.monitor(addr, Event.ALL if events is None else events)
+        sock: Socket = self.context.socket(0)  # PAIR
+        sock.connect(addr)
+        object.__setattr__(self, "_monitor_socket", sock)
+        return sock
+
+    def disable_monitor(self) -> None:
+        """Stop monitoring.  As in pyzmq, the socket from get_monitor_socket() stays open, so
+        its reader still gets the events queued so far and the final MONITOR_STOPPED."""
+        self.__dict__.pop("_monitor_socket", None)
+        self._emit_monitor_stopped()
+
+
+__all__ = ["DONTWAIT", "NOBLOCK", "SNDMORE", "Again", "Socket"]

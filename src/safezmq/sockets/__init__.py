@@ -1,0 +1,1 @@
+"""Socket patterns, built from routing strategies; no I/O here."""

@@ -1,0 +1,272 @@
+"""PUB, XPUB, SUB and XSUB (RFC 29).
+
+Subscriptions travel as one-frame messages ``\\x01topic`` / ``\\x00topic`` through the pipes (the
+session turns them into ZMTP 3.1 SUBSCRIBE/CANCEL commands and back, and leaves them as messages
+for ZMTP 3.0 peers).  The publisher filters with a radix trie; each subscriber peer may hold at
+most ``MAX_SUBSCRIPTIONS`` subscriptions totalling ``MAX_SUBSCRIPTION_BYTES`` octets — a peer that
+goes beyond is disconnected and a LIMIT_EXCEEDED monitor event is emitted (CVE-2021-20236 was
+a subscription trie that recursed once per octet of a topic).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from ..constants import Errno, SocketOption, SocketType
+from ..engine.pipe import Message, Pipe, SubscriptionMessage
+from ..error import ZMQError
+from .pattern import Pattern
+from .strategies import Distributor, FairQueue
+from .trie import Trie
+
+#: Subscriptions one subscriber may hold, and their total size.  Far above real use (libzmq
+#: has no limit); what a peer can make a publisher remember must be bounded.
+MAX_SUBSCRIPTIONS = 65_536
+MAX_SUBSCRIPTION_BYTES = 8 * 1024 * 1024
+
+#: Limit codes carried by a LIMIT_EXCEEDED monitor event.
+LIMIT_SUBSCRIPTIONS = 1
+LIMIT_SUBSCRIPTION_BYTES = 2
+
+
+def _subscription(msg: Message) -> tuple[bool, bytes] | None:
+    """(subscribe?, topic) if ``msg`` is a subscription message, else None."""
+    if len(msg) != 1:
+        return None
+    frame = msg[0]
+    if not frame:
+        return None
+    kind = frame[0]
+    if kind == 1:
+        return True, bytes(frame[1:])
+    if kind == 0:
+        return False, bytes(frame[1:])
+    return None
+
+
+class _Usage:
+    """A subscriber's subscription count and bytes (pipe.state of an XPUB's pipes)."""
+
+    __slots__ = ("bytes", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.bytes = 0
+
+
+class XPub(Pattern):
+    socket_type = SocketType.XPUB
+    #: XPUB hands subscriptions (and upstream messages) to the application.
+    delivers = True
+
+    def __init__(self, options: Any) -> None:
+        super().__init__(options)
+        self.trie: Trie[Pipe] = Trie(counted=False)
+        self.dist = Distributor()
+        self.pending: deque[tuple[Message, Pipe]] = deque()
+        self.manual_pipe: Pipe | None = None
+
+    # -- pipes --------------------------------------------------------------------------------
+
+    def attach(self, pipe: Pipe) -> bool:
+        pipe.state = _Usage()
+        self.dist.attach(pipe)
+        welcome = self.options[SocketOption.XPUB_WELCOME_MSG]
+        if welcome and pipe.check_write():
+            pipe.write([welcome])
+        self._read(pipe)
+        return True
+
+    def read_activated(self, pipe: Pipe) -> None:
+        self._read(pipe)
+
+    def terminated(self, pipe: Pipe) -> None:
+        self._read(pipe)
+        self.dist.detach(pipe)
+        if self.manual_pipe is pipe:
+            self.manual_pipe = None
+        for topic in self.trie.remove_pipe(pipe):
+            if self.delivers and not self.options[SocketOption.XPUB_MANUAL]:
+                self.pending.append(([b"\x00" + topic], pipe))
+
+    def _read(self, pipe: Pipe) -> None:
+        while True:
+            msg = pipe.read()
+            if msg is None:
+                return
+            sub = _subscription(msg)
+            if sub is None:
+                if self.delivers:
+                    self.pending.append((msg, pipe))  # upstream data from an XSUB
+                continue
+            subscribe, topic = sub
+            if self.options[SocketOption.XPUB_MANUAL]:
+                self.pending.append((msg, pipe))
+                continue
+            if subscribe:
+                first = not self.trie.subscribed(topic)
+                if not self.trie.has(topic, pipe):
+                    if not self._charge(pipe, topic):
+                        return
+                    self.trie.add(topic, pipe)
+                notify = first or bool(self.options[SocketOption.XPUB_VERBOSE])
+            else:
+                if not self.trie.remove(topic, pipe):
+                    notify = bool(self.options[SocketOption.XPUB_VERBOSER])
+                else:
+                    self._refund(pipe, topic)
+                    last = not self.trie.subscribed(topic)
+                    notify = last or bool(self.options[SocketOption.XPUB_VERBOSER])
+            if notify and self.delivers:
+                self.pending.append(([bytes(msg[0])], pipe))
+
+    def _charge(self, pipe: Pipe, topic: bytes) -> bool:
+        usage: _Usage = pipe.state
+        if usage.count + 1 > MAX_SUBSCRIPTIONS:
+            self.host._kick_pipe(pipe, LIMIT_SUBSCRIPTIONS)
+            return False
+        if usage.bytes + len(topic) > MAX_SUBSCRIPTION_BYTES:
+            self.host._kick_pipe(pipe, LIMIT_SUBSCRIPTION_BYTES)
+            return False
+        usage.count += 1
+        usage.bytes += len(topic)
+        return True
+
+    def _refund(self, pipe: Pipe, topic: bytes) -> None:
+        usage: _Usage = pipe.state
+        usage.count -= 1
+        usage.bytes -= len(topic)
+
+    # -- manual subscriptions -----------------------------------------------------------------
+
+    def set_option(self, option: SocketOption, value: bytes) -> bool:
+        """XPUB_MANUAL: SUBSCRIBE/UNSUBSCRIBE apply to the peer of the last subscription."""
+        if option not in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
+            return False
+        if not self.options[SocketOption.XPUB_MANUAL]:
+            raise ZMQError(Errno.EINVAL, "SUBSCRIBE on an XPUB socket needs XPUB_MANUAL")
+        pipe = self.manual_pipe
+        if pipe is not None:
+            if option == SocketOption.SUBSCRIBE:
+                if not self.trie.has(value, pipe) and self._charge(pipe, value):
+                    self.trie.add(value, pipe)
+            elif self.trie.remove(value, pipe):
+                self._refund(pipe, value)
+        return True
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def send(self, msg: Message) -> bool:
+        matched = self.trie.match(bytes(msg[0]))
+        if self.options[SocketOption.INVERT_MATCHING]:
+            targets: Any = [p for p in self.dist.pipes if p not in matched]
+        else:
+            targets = matched
+        if self.options[SocketOption.XPUB_NODROP] and not all(p.check_write() for p in targets):
+            return False  # EAGAIN / block rather than drop
+        self.dist.send_to(msg, targets)
+        return True
+
+    def recv(self) -> tuple[Message, Pipe | None] | None:
+        if not self.pending:
+            return None
+        msg, pipe = self.pending.popleft()
+        if self.options[SocketOption.XPUB_MANUAL]:
+            self.manual_pipe = pipe
+        return msg, pipe
+
+    def has_in(self) -> bool:
+        return bool(self.pending)
+
+    def has_out(self) -> bool:
+        if not self.options[SocketOption.XPUB_NODROP]:
+            return True
+        return all(p.check_write() for p in self.dist.pipes)
+
+
+class Pub(XPub):
+    socket_type = SocketType.PUB
+    can_recv = False
+    delivers = False
+
+
+class XSub(Pattern):
+    socket_type = SocketType.XSUB
+    #: SUB filters what it receives by its own subscriptions; XSUB delivers everything.
+    filters = False
+
+    def __init__(self, options: Any) -> None:
+        super().__init__(options)
+        self.fq = FairQueue()
+        self.dist = Distributor()
+        self.subscriptions: Trie[int] = Trie()
+
+    def attach(self, pipe: Pipe) -> bool:
+        self.fq.attach(pipe)
+        self.dist.attach(pipe)
+        for topic in self.subscriptions.topics():
+            # Subscriptions are never dropped for a full pipe: a lost one would silently
+            # stop a flow of messages.  They are few and small.
+            pipe.outbound.write(SubscriptionMessage([b"\x01" + topic]), len(topic) + 1)
+        return True
+
+    def terminated(self, pipe: Pipe) -> None:
+        self.dist.detach(pipe)
+        if not pipe.inbound.probe():
+            self.fq.detach(pipe)
+
+    def read_activated(self, pipe: Pipe) -> None:
+        self.fq.read_activated(pipe)
+
+    def send(self, msg: Message) -> bool:
+        sub = _subscription(msg)
+        if sub is None:
+            self.dist.send_to(msg, self.dist.pipes)  # upstream data
+            return True
+        subscribe, topic = sub
+        if subscribe:
+            self.subscriptions.add(topic, 0)
+        elif not self.subscriptions.remove(topic, 0) and self.subscriptions.subscribed(topic):
+            return True  # still subscribed (counted twice): the publisher keeps sending
+        frame = (b"\x01" if subscribe else b"\x00") + topic
+        for pipe in self.dist.pipes:
+            pipe.outbound.write(SubscriptionMessage([frame]), len(frame))
+        return True
+
+    def recv(self) -> tuple[Message, Pipe | None] | None:
+        while True:
+            got = self.fq.recv()
+            if got is None or not self.filters:
+                return got
+            msg = got[0]
+            matched = bool(self.subscriptions.match(bytes(msg[0])))
+            if matched != bool(self.options[SocketOption.INVERT_MATCHING]):
+                return got
+
+    def has_in(self) -> bool:
+        return self.fq.has_in()
+
+    def has_out(self) -> bool:
+        return True
+
+
+class Sub(XSub):
+    socket_type = SocketType.SUB
+    can_send = False
+    filters = True
+
+    def set_option(self, option: SocketOption, value: bytes) -> bool:
+        if option == SocketOption.SUBSCRIBE:
+            XSub.send(self, [b"\x01" + value])
+            return True
+        if option == SocketOption.UNSUBSCRIBE:
+            XSub.send(self, [b"\x00" + value])
+            return True
+        return False
+
+    def send(self, msg: Message) -> bool:
+        raise ZMQError(
+            Errno.ENOTSUP,
+            "SUB sockets cannot send; use setsockopt(SUBSCRIBE, topic) or an XSUB socket",
+        )

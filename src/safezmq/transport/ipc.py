@@ -1,0 +1,102 @@
+"""Unix domain sockets for ``ipc://`` endpoints.
+
+Socket files are created mode 0600 (only the owner may connect) unless configured otherwise; an
+existing path is replaced only when it is itself a socket (a stale one from a previous run) and
+never followed through a symlink.  ``ipc://@name`` uses Linux's abstract namespace (no file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+import tempfile
+
+from ..constants import Errno
+from ..error import ZMQError
+from .endpoint import Endpoint
+
+#: Mode of socket files we create: owner read/write only (the seed's IPC hardening).
+DEFAULT_IPC_MODE = 0o600
+
+
+def _address(endpoint: Endpoint) -> str:
+    if endpoint.abstract:
+        return "\0" + endpoint.address[1:]
+    return endpoint.address
+
+
+def listen(endpoint: Endpoint, mode: int = DEFAULT_IPC_MODE) -> tuple[socket.socket, str]:
+    """A listening Unix socket and the endpoint it got (``ipc://*`` becomes a private path)."""
+    if endpoint.wildcard:
+        directory = tempfile.mkdtemp(prefix="safezmq-")  # created 0700
+        path = os.path.join(directory, "socket")
+        endpoint = Endpoint("ipc", path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if not endpoint.abstract:
+            _clear_stale(endpoint)
+        sock.bind(_address(endpoint))
+        if not endpoint.abstract:
+            os.chmod(endpoint.address, mode)
+        sock.listen(100)
+    except ZMQError:
+        sock.close()
+        raise
+    except OSError as exc:
+        sock.close()
+        errno = exc.errno or Errno.EINVAL
+        raise ZMQError(errno, f"cannot bind {endpoint}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock, str(endpoint)
+
+
+def _clear_stale(endpoint: Endpoint) -> None:
+    try:
+        info = os.lstat(endpoint.address)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ZMQError(
+            Errno.EADDRINUSE,
+            f"cannot bind {endpoint}: the path exists and is not a socket; "
+            "safezmq never deletes it — choose another path or remove it yourself",
+        )
+    # A socket file with a live listener behind it is in use: refuse, rather than silently
+    # stealing the path from a running process (libzmq unlinks it regardless).
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.5)
+        probe.connect(endpoint.address)
+    except OSError:
+        os.unlink(endpoint.address)  # nobody listens: a stale file from a previous run
+        return
+    finally:
+        probe.close()
+    raise ZMQError(
+        Errno.EADDRINUSE, f"cannot bind {endpoint}: another socket is listening on that path"
+    )
+
+
+def remove(endpoint_text: str) -> None:
+    """Remove the socket file of an ipc endpoint we bound (on unbind/close)."""
+    path = endpoint_text[len("ipc://") :]
+    if path.startswith("@") or not path:
+        return
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+async def connect(loop: asyncio.AbstractEventLoop, endpoint: Endpoint) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, _address(endpoint))
+    except OSError:
+        sock.close()
+        raise
+    return sock
