@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import constants, error
+from .audit import Finding
 from .constants import (
     ContextOption,
     DeviceType,
@@ -37,8 +38,10 @@ from .error import (
     strerror,
 )
 from .message import Frame, Message, MessageTracker
+from .policy import Policy
 from .poll import Poller, select
 from .protocol.keys import curve_keypair, curve_public
+from .proxy import device, proxy, proxy_steerable
 from .socket import COPY_THRESHOLD, Socket
 from .transport.endpoint import MAX_IPC_PATH as IPC_PATH_MAX_LEN
 
@@ -123,6 +126,8 @@ __all__ = [
     "LIBZMQ_COMPAT_VERSION",
     "Again",
     "Context",
+    "Finding",
+    "Policy",
     "ContextTerminated",
     "Frame",
     "InterruptedSystemCall",
@@ -138,8 +143,11 @@ __all__ = [
     "constants",
     "curve_keypair",
     "curve_public",
+    "device",
     "error",
     "has",
+    "proxy",
+    "proxy_steerable",
     "pyzmq_version",
     "select",
     "strerror",

@@ -431,7 +431,9 @@ class Socket(_SyncSocket):
         """Receive one frame: a future of bytes (or of a Frame with ``copy=False``)."""
         loop = self._loop
         if (
-            self._recv_waiters
+            not copy
+            or self._rx is not None
+            or self._recv_waiters
             or loop is None
             or get_ident() != self._loop_thread
             or not loop.is_running()
@@ -439,11 +441,19 @@ class Socket(_SyncSocket):
             return self._recv_async(_RECV, flags, copy, track, None)
         future = loop.create_future()
         try:
-            future.set_result(_sync_recv(self, DONTWAIT, copy, track))
+            msg, pipe = self._recv_message(DONTWAIT)
         except Again:
             return self._recv_later(future, _RECV, flags, copy, track, None)
         except Exception as exc:
             future.set_exception(exc)
+            return future
+        data = msg[0]
+        if len(msg) > 1:
+            # The rest of the message is for the next recv() calls (Socket.recv's bookkeeping).
+            object.__setattr__(self, "_rx", msg)
+            object.__setattr__(self, "_rx_pipe", pipe)
+            object.__setattr__(self, "_rx_index", 1)
+        future.set_result(data if type(data) is bytes else bytes(data))
         return future
 
     def recv_multipart(  # type: ignore[override]

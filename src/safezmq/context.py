@@ -18,6 +18,8 @@ from .attrs import AttributeOptions
 from .constants import ContextOption, Errno, SocketOption, SocketType
 from .engine.iothread import IOThread, LoopRunner
 from .error import ZMQError
+from .policy import Policy
+from .protocol.limits import DEFAULT_MAX_MESSAGE_SIZE
 from .transport import inproc
 
 if TYPE_CHECKING:
@@ -38,10 +40,11 @@ class Context(AttributeOptions):
     _instance_pid: ClassVar[int | None] = None
     _socket_class: ClassVar[Callable[..., Any] | None] = None
     sockopts: dict[int, Any]
-    #: recv_pyobj() unpickles network data (code execution): off unless set to True.
-    allow_pickle: bool = False
+    _policy: Policy
 
-    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self, io_threads: int = 1, policy: Policy | None = None, **kwargs: Any
+    ) -> None:
         if not isinstance(io_threads, int) or isinstance(io_threads, bool) or io_threads < 0:
             raise ZMQError(
                 Errno.EINVAL, f"io_threads must be a non-negative int, not {io_threads!r}"
@@ -58,6 +61,7 @@ class Context(AttributeOptions):
             ContextOption.MAX_SOCKETS: DEFAULT_MAX_SOCKETS,
         }
         self.sockopts = {}
+        self._policy = policy if policy is not None else Policy.from_environment()
         self._inproc = inproc.Registry(self)
         for name, value in kwargs.items():
             setattr(self, name, value)
@@ -81,6 +85,32 @@ class Context(AttributeOptions):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def policy(self) -> Policy:
+        """The secure defaults this context applies (see safezmq.Policy)."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        if not isinstance(policy, Policy):
+            raise TypeError("policy must be a safezmq.Policy")
+        self._policy = policy
+
+    @property
+    def allow_pickle(self) -> bool:
+        """Whether recv_pyobj() may unpickle (a policy item; setting it relaxes the policy)."""
+        return self._policy.allow_pickle
+
+    @allow_pickle.setter
+    def allow_pickle(self, value: bool) -> None:
+        self._policy = self._policy.relax(allow_pickle=bool(value))
+
+    def audit(self) -> list[Any]:
+        """Findings about this context's policy and sockets (see safezmq.audit)."""
+        from .audit import audit_context
+
+        return audit_context(self)
+
     def socket(
         self, socket_type: int, socket_class: Callable[..., Any] | None = None, **kwargs: Any
     ) -> Any:
@@ -97,6 +127,8 @@ class Context(AttributeOptions):
         if socket_class is None:
             socket_class = self._default_socket_class()
         sock = socket_class(self, socket_type, **kwargs)
+        if self._policy.max_message_size != DEFAULT_MAX_MESSAGE_SIZE:
+            sock.setsockopt(SocketOption.MAXMSGSIZE, self._policy.max_message_size)
         for opt, value in self.sockopts.items():
             try:
                 sock.setsockopt(opt, value)

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from .constants import Errno, Event, PollEvent, SocketOption, SocketType
 from .engine.mailbox import Mailbox
-from .engine.pipe import Message, Pipe, TrackedMessage, release
+from .engine.pipe import Message, Pipe, release
 from .engine.socket_engine import SocketEngine
 from .error import Again, ContextTerminated, ZMQError
 from .options import Options
+from .policy import check_exposure
 from .sockets.pair import Pair
 from .sockets.pattern import Pattern
 from .sockets.pipeline import Pull, Push
@@ -185,9 +186,7 @@ class SocketCore:
         pattern = self.pattern
         got = pattern.recv()
         if got is not None:
-            if type(got[0]) is TrackedMessage:
-                release(got[0])
-            return got
+            return self._received(got)
         if flags & DONTWAIT:
             raise Again()
         timeout = self.options[SocketOption.RCVTIMEO]
@@ -198,9 +197,17 @@ class SocketCore:
             self._process_commands()
             got = pattern.recv()
             if got is not None:
-                if type(got[0]) is TrackedMessage:
-                    release(got[0])
-                return got
+                return self._received(got)
+
+    def _received(self, got: tuple[Message, Pipe | None]) -> tuple[Message, Pipe | None]:
+        """Finish a receipt: CONFLATE keeps only the newest message ready, and a zero-copy
+        message from an inproc peer is released to its tracker."""
+        if self.options[SocketOption.CONFLATE]:
+            while (newer := self.pattern.recv()) is not None:
+                release(got[0])
+                got = newer
+        release(got[0])
+        return got
 
     def _wait(self, deadline: float | None) -> bool:
         """Block until the mailbox may have news.  False once ``deadline`` has passed."""
@@ -230,8 +237,9 @@ class SocketCore:
 
     def _engine_for_io(self) -> SocketEngine:
         if self._engine is None:
-            self._engine = self.context._runner().call(
-                SocketEngine, self, self.context._runner(), self.context._zap_client()
+            context = self.context
+            self._engine = context._runner().call(
+                SocketEngine, self, context._runner(), context._zap_client(), context.policy
             )
         return self._engine
 
@@ -244,10 +252,12 @@ class SocketCore:
             resolved = str(endpoint)
             self._bound[resolved] = "inproc"
         else:
+            policy = self.context.policy
             if endpoint.transport == "tcp":
+                check_exposure(policy, endpoint, self._security(options), "bind")
                 sock, resolved = tcp.listen(endpoint, options)
             else:
-                sock, resolved = ipc.listen(endpoint)
+                sock, resolved = ipc.listen(endpoint, policy.ipc_mode)
             engine = self._engine_for_io()
             self.context._runner().call(engine.listen, sock, resolved, options)
             self._bound[resolved] = endpoint.transport
@@ -262,6 +272,7 @@ class SocketCore:
         if endpoint.transport == "inproc":
             self.context._inproc_connect(endpoint.address, self)
         else:
+            check_exposure(self.context.policy, endpoint, self._security(options), "connect")
             engine = self._engine_for_io()
             pipe = None
             if not options[SocketOption.IMMEDIATE] and kind_is_zmtp(self.socket_type):
@@ -274,6 +285,10 @@ class SocketCore:
         self._last_endpoint = text.encode()
         # CONNECT_ROUTING_ID names the peer of this one connect() only.
         self.options._values[SocketOption.CONNECT_ROUTING_ID] = b""
+
+    def _security(self, options: Options) -> int:
+        """0 plaintext (NULL, or STREAM's raw bytes), 1 PLAIN, 2 CURVE."""
+        return 0 if self.socket_type == SocketType.STREAM else options.mechanism
 
     def _unbind(self, addr: str) -> None:
         self._check_open()

@@ -190,11 +190,23 @@ SPECS: dict[SocketOption, OptionSpec] = {
         _spec(SocketOption.XPUB_MANUAL, 0, _flag, types=_XPUB),
         _spec(SocketOption.XPUB_WELCOME_MSG, b"", _bytes(255), types=_XPUB),
         _spec(SocketOption.INVERT_MATCHING, 0, _flag),
+        _spec(
+            SocketOption.CONFLATE, 0, _flag, types=_types("PUSH", "PULL", "PUB", "SUB", "DEALER")
+        ),
+        _spec(SocketOption.STREAM_NOTIFY, 1, _flag, types=_types("STREAM")),
+        # ipc peer filters: each setsockopt adds one allowed uid/gid/pid (libzmq semantics).
+        _spec(SocketOption.IPC_FILTER_UID, (), _int_range(0), readable=False),
+        _spec(SocketOption.IPC_FILTER_GID, (), _int_range(0), readable=False),
+        _spec(SocketOption.IPC_FILTER_PID, (), _int_range(0), readable=False),
         # Actions, not values: the socket's pattern carries them out (write-only).
         _spec(SocketOption.SUBSCRIBE, b"", _bytes(INT_MAX), readable=False, types=_SUBSCRIBERS),
         _spec(SocketOption.UNSUBSCRIBE, b"", _bytes(INT_MAX), readable=False, types=_SUBSCRIBERS),
     )
 }
+
+_FILTERS = frozenset(
+    {SocketOption.IPC_FILTER_UID, SocketOption.IPC_FILTER_GID, SocketOption.IPC_FILTER_PID}
+)
 
 #: Options that are actions for the socket's pattern (``Pattern.set_option``), not stored.
 ACTIONS = frozenset({SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE})
@@ -282,7 +294,9 @@ class Options:
             self._values[SocketOption.SNDHWM] = self._values[SocketOption.RCVHWM] = value
             return
         values = self._values
-        if opt == SocketOption.PLAIN_SERVER:
+        if opt in _FILTERS:
+            values[opt] = (*values[opt], value)
+        elif opt == SocketOption.PLAIN_SERVER:
             values[opt] = value
             values[SocketOption.MECHANISM] = 1 if value else 0
         elif opt in (SocketOption.PLAIN_USERNAME, SocketOption.PLAIN_PASSWORD):

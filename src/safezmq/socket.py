@@ -407,6 +407,12 @@ class Socket(SocketCore, AttributeOptions):
         events = dict(poller.poll(timeout))
         return int(events.get(self, 0))
 
+    def audit(self) -> list[Any]:
+        """Findings about this socket's security configuration (see safezmq.audit)."""
+        from .audit import audit_socket
+
+        return audit_socket(self)
+
     # -- monitoring ---------------------------------------------------------------------------
 
     def monitor(self, addr: str | None, events: int = Event.ALL) -> None:

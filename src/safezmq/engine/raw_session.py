@@ -51,6 +51,7 @@ class RawSession:
         self._writing_paused = False
         self._pull_scheduled = False
         self._notify = bool(options[SocketOption.STREAM_NOTIFY])
+        self.started = self.loop.time()
 
     def start(self, sock: Any) -> None:
         self.fd = sock.fileno()

@@ -71,6 +71,8 @@ class Session:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._lingering = False
         self._handshake_failed = False
+        #: When the connection began (loop time), to evict the oldest handshakes first.
+        self.started = self.loop.time()
 
     # -- start --------------------------------------------------------------------------------
 
@@ -131,7 +133,8 @@ class Session:
         if isinstance(event, HandshakeComplete):
             self._handshake_complete(event)
         elif isinstance(event, ZapRequestNeeded):
-            self.engine.zap_request(event.request, self._zap_reply)
+            enforce = bool(self.options[SocketOption.ZAP_ENFORCE_DOMAIN])
+            self.engine.zap_request(event.request, self._zap_reply, enforce)
         elif isinstance(event, PingReceived):
             if event.ttl > 0:
                 self._timer("ttl", event.ttl, self._check_ttl, event.ttl)

@@ -26,6 +26,7 @@ from ..protocol import (
 )
 from ..protocol.secret import Secret
 from ..protocol.zap import ZapRequest
+from ..policy import Policy
 from .connecter import Connecter
 from .iothread import LoopRunner
 from .listener import Listener
@@ -60,8 +61,11 @@ class SocketHandle:
 
 
 class SocketEngine:
-    def __init__(self, socket: SocketHandle, runner: LoopRunner, zap: Any = None) -> None:
+    def __init__(
+        self, socket: SocketHandle, runner: LoopRunner, zap: Any = None, policy: Any = None
+    ) -> None:
         self.socket = socket
+        self.policy = policy if policy is not None else Policy()
         self.runner = runner
         self.loop: asyncio.AbstractEventLoop = runner.loop
         self.zap = zap  # the context's ZAP client, if any
@@ -155,12 +159,13 @@ class SocketEngine:
     def report_config_error(self, exc: BaseException) -> None:
         self.socket._engine_error(exc)
 
-    def zap_request(self, request: ZapRequest, callback: ZapCallback) -> None:
-        """Ask the context's ZAP handler; with none, refuse (fail closed)."""
+    def zap_request(self, request: ZapRequest, callback: ZapCallback, enforce: bool) -> None:
+        """Ask the context's ZAP handler; with none, refuse (fail closed) unless the policy
+        says otherwise (and ZAP_ENFORCE_DOMAIN does not insist)."""
         if self.zap is None:
             callback(None, 500, b"no ZAP handler")
             return
-        self.zap.request(request, callback)
+        self.zap.request(request, callback, enforce)
 
     def _rotate_cookie_key(self) -> None:
         self._keyring.rotate()

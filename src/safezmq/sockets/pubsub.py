@@ -48,11 +48,16 @@ def _subscription(msg: Message) -> tuple[bool, bytes] | None:
 class _Usage:
     """A subscriber's subscription count and bytes (pipe.state of an XPUB's pipes)."""
 
-    __slots__ = ("bytes", "count")
+    __slots__ = ("bytes", "count", "kicked", "requested")
 
     def __init__(self) -> None:
         self.count = 0
         self.bytes = 0
+        #: Disconnected for breaking a limit: nothing more is read from it.
+        self.kicked = False
+        #: XPUB_MANUAL: the topics the peer asked for (they are not in the trie, which holds
+        #: what the application chose), to cancel them for the application when it leaves.
+        self.requested: set[bytes] = set()
 
 
 class XPub(Pattern):
@@ -76,22 +81,39 @@ class XPub(Pattern):
         if welcome and pipe.check_write():
             pipe.write([welcome])
         self._read(pipe)
-        return True
+        # Its first subscriptions may already have broken a limit (it was dropped then, and
+        # must not be taken in now).
+        return not pipe.state.kicked
 
     def read_activated(self, pipe: Pipe) -> None:
         self._read(pipe)
 
     def terminated(self, pipe: Pipe) -> None:
+        usage: _Usage = pipe.state
         self._read(pipe)
         self.dist.detach(pipe)
         if self.manual_pipe is pipe:
             self.manual_pipe = None
-        for topic in self.trie.remove_pipe(pipe):
-            if self.delivers and not self.options[SocketOption.XPUB_MANUAL]:
+        if self.options[SocketOption.XPUB_MANUAL]:
+            # RFC 29: the application learns that the subscriber left, also in manual mode
+            # (libzmq cancels each subscription the peer had made).
+            self.trie.remove_pipe(pipe)
+            gone = sorted(usage.requested)
+            usage.requested.clear()
+        else:
+            # XPUB_VERBOSER: a cancel for each of its topics, not only those nobody else wants.
+            gone = self.trie.remove_pipe(pipe, every=bool(self.options[SocketOption.XPUB_VERBOSER]))
+        if self.delivers:
+            for topic in gone:
                 self.pending.append(([b"\x00" + topic], pipe))
 
     def _read(self, pipe: Pipe) -> None:
         while True:
+            if pipe.state.kicked:
+                # Dropped for breaking a limit (perhaps just now, by the loop below, or we are
+                # called again from terminated() inside that kick): ignore the rest.  Reading
+                # on would charge, kick and re-enter once per queued message (recursion).
+                return
             msg = pipe.read()
             if msg is None:
                 return
@@ -102,6 +124,14 @@ class XPub(Pattern):
                 continue
             subscribe, topic = sub
             if self.options[SocketOption.XPUB_MANUAL]:
+                requested = pipe.state.requested
+                if subscribe and topic not in requested:
+                    if not self._charge(pipe, topic):
+                        return
+                    requested.add(topic)
+                elif not subscribe and topic in requested:
+                    requested.discard(topic)
+                    self._refund(pipe, topic)
                 self.pending.append((msg, pipe))
                 continue
             if subscribe:
@@ -110,7 +140,12 @@ class XPub(Pattern):
                     if not self._charge(pipe, topic):
                         return
                     self.trie.add(topic, pipe)
-                notify = first or bool(self.options[SocketOption.XPUB_VERBOSE])
+                # libzmq: XPUB_VERBOSER passes every subscription as well as every cancel.
+                notify = (
+                    first
+                    or bool(self.options[SocketOption.XPUB_VERBOSE])
+                    or bool(self.options[SocketOption.XPUB_VERBOSER])
+                )
             else:
                 if not self.trie.remove(topic, pipe):
                     notify = bool(self.options[SocketOption.XPUB_VERBOSER])
@@ -124,14 +159,18 @@ class XPub(Pattern):
     def _charge(self, pipe: Pipe, topic: bytes) -> bool:
         usage: _Usage = pipe.state
         if usage.count + 1 > MAX_SUBSCRIPTIONS:
-            self.host._kick_pipe(pipe, LIMIT_SUBSCRIPTIONS)
+            self._kick(pipe, LIMIT_SUBSCRIPTIONS)
             return False
         if usage.bytes + len(topic) > MAX_SUBSCRIPTION_BYTES:
-            self.host._kick_pipe(pipe, LIMIT_SUBSCRIPTION_BYTES)
+            self._kick(pipe, LIMIT_SUBSCRIPTION_BYTES)
             return False
         usage.count += 1
         usage.bytes += len(topic)
         return True
+
+    def _kick(self, pipe: Pipe, limit: int) -> None:
+        pipe.state.kicked = True  # before the host calls terminated(): see _read()
+        self.host._kick_pipe(pipe, limit)
 
     def _refund(self, pipe: Pipe, topic: bytes) -> None:
         usage: _Usage = pipe.state
@@ -141,7 +180,10 @@ class XPub(Pattern):
     # -- manual subscriptions -----------------------------------------------------------------
 
     def set_option(self, option: SocketOption, value: bytes) -> bool:
-        """XPUB_MANUAL: SUBSCRIBE/UNSUBSCRIBE apply to the peer of the last subscription."""
+        """XPUB_MANUAL: SUBSCRIBE/UNSUBSCRIBE apply to the peer of the last subscription.
+
+        Not charged to the peer: the limits bound what a peer can make us remember (in manual
+        mode, its requests, charged in _read()), not what the application decides."""
         if option not in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             return False
         if not self.options[SocketOption.XPUB_MANUAL]:
@@ -149,10 +191,9 @@ class XPub(Pattern):
         pipe = self.manual_pipe
         if pipe is not None:
             if option == SocketOption.SUBSCRIBE:
-                if not self.trie.has(value, pipe) and self._charge(pipe, value):
-                    self.trie.add(value, pipe)
-            elif self.trie.remove(value, pipe):
-                self._refund(pipe, value)
+                self.trie.add(value, pipe)
+            else:
+                self.trie.remove(value, pipe)
         return True
 
     # -- messages -----------------------------------------------------------------------------
@@ -190,6 +231,9 @@ class Pub(XPub):
     can_recv = False
     delivers = False
 
+    def recv(self) -> tuple[Message, Pipe | None] | None:
+        return Pattern.recv(self)  # ENOTSUP (XPub.recv would just never have anything)
+
 
 class XSub(Pattern):
     socket_type = SocketType.XSUB
@@ -201,14 +245,29 @@ class XSub(Pattern):
         self.fq = FairQueue()
         self.dist = Distributor()
         self.subscriptions: Trie[int] = Trie()
+        #: A SUB's next wanted message, found by has_in() (see there).
+        self._prefetched: tuple[Message, Pipe | None] | None = None
 
     def attach(self, pipe: Pipe) -> bool:
         self.fq.attach(pipe)
         self.dist.attach(pipe)
+        self._send_subscriptions(pipe)
+        return True
+
+    def _send_subscriptions(self, pipe: Pipe) -> None:
         for topic in self.subscriptions.topics():
             # Subscriptions are never dropped for a full pipe: a lost one would silently
             # stop a flow of messages.  They are few and small.
             pipe.outbound.write(SubscriptionMessage([b"\x01" + topic]), len(topic) + 1)
+
+    def identified(self, pipe: Pipe) -> bool:
+        """A pipe we connected has a (new) peer.  The first time, the subscriptions queued
+        since attach() go to it; after a reconnection the new publisher knows nothing of us,
+        so they are all sent again (libzmq "hiccups" the pipe for the same reason)."""
+        if pipe.state is None:
+            pipe.state = True  # has had a peer
+        else:
+            self._send_subscriptions(pipe)
         return True
 
     def terminated(self, pipe: Pipe) -> None:
@@ -235,6 +294,10 @@ class XSub(Pattern):
         return True
 
     def recv(self) -> tuple[Message, Pipe | None] | None:
+        got = self._prefetched
+        if got is not None:
+            self._prefetched = None
+            return got
         while True:
             got = self.fq.recv()
             if got is None or not self.filters:
@@ -245,7 +308,13 @@ class XSub(Pattern):
                 return got
 
     def has_in(self) -> bool:
-        return self.fq.has_in()
+        if not self.filters:
+            return self.fq.has_in()
+        # A SUB must not report POLLIN for messages its filter will drop (poll() would say
+        # "readable" and recv() then block): find a wanted one and keep it, as libzmq does.
+        if self._prefetched is None:
+            self._prefetched = self.recv()
+        return self._prefetched is not None
 
     def has_out(self) -> bool:
         return True

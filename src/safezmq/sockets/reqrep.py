@@ -221,12 +221,19 @@ class Router(Pattern):
                 return False
             previous = self.by_id.pop(rid)
             previous.state = None  # the old connection can no longer be addressed
+            # ...so, as libzmq, close it: kept open it would be a zombie whose messages are
+            # never delivered (yet made poll() report POLLIN), one per reconnecting impostor.
+            self.fq.detach(previous)
+            if self.host is not None:
+                self.host._terminate_pipe(previous)
         pipe.state = rid
         self.by_id[rid] = pipe
         return True
 
     def attach(self, pipe: Pipe) -> bool:
-        if pipe.ready and not self._identify(pipe):
+        # A pipe we connected with CONNECT_ROUTING_ID is addressable at once, before its
+        # handshake, so messages for it queue (libzmq's behaviour); others wait for the peer.
+        if (pipe.ready or pipe.local_id) and not self._identify(pipe):
             return False
         self.fq.attach(pipe)
         if self.options[SocketOption.PROBE_ROUTER] and pipe.check_write():

@@ -112,22 +112,24 @@ class Trie(Generic[P]):
                 return
             node = parent
 
-    def remove_pipe(self, pipe: P) -> list[bytes]:
+    def remove_pipe(self, pipe: P, every: bool = False) -> list[bytes]:
         """Forget every subscription of ``pipe`` (it disconnected); return the topics that no
-        pipe subscribes to any more."""
+        pipe subscribes to any more (``every``: all the topics ``pipe`` had)."""
         emptied: list[bytes] = []
+        removed: list[bytes] = []
         stack: list[tuple[_Node[P], bytes]] = [(self._root, b"")]
         while stack:
             node, prefix = stack.pop()
             if node.counts.pop(pipe, 0):
                 self._size -= 1
+                removed.append(prefix)
                 if not node.counts:
                     emptied.append(prefix)
             for label, child in node.children.values():
                 stack.append((child, prefix + label))
         for topic in emptied:
             self._compact(topic)
-        return emptied
+        return removed if every else emptied
 
     def _compact(self, topic: bytes) -> None:
         node = self._root

@@ -11,14 +11,18 @@ import asyncio
 import os
 import socket
 import stat
+import struct
 import tempfile
+from typing import Any
 
-from ..constants import Errno
+from ..constants import Errno, SocketOption
 from ..error import ZMQError
 from .endpoint import Endpoint
 
 #: Mode of socket files we create: owner read/write only (the seed's IPC hardening).
 DEFAULT_IPC_MODE = 0o600
+#: struct ucred: pid, uid, gid.
+_CREDS = struct.Struct("3i")
 
 
 def _address(endpoint: Endpoint) -> str:
@@ -89,6 +93,22 @@ def remove(endpoint_text: str) -> None:
             os.unlink(path)
     except OSError:
         pass
+
+
+def peer_allowed(conn: socket.socket, options: Any) -> bool:
+    """Check the peer's credentials (SO_PEERCRED) against IPC_FILTER_UID/GID/PID: with no
+    filter set anyone who may open the socket file gets in; with filters, only a match."""
+    uids = options[SocketOption.IPC_FILTER_UID]
+    gids = options[SocketOption.IPC_FILTER_GID]
+    pids = options[SocketOption.IPC_FILTER_PID]
+    if not (uids or gids or pids):
+        return True
+    try:
+        raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+    except (OSError, AttributeError):
+        return False  # cannot tell who it is: refuse
+    pid, uid, gid = _CREDS.unpack(raw)
+    return uid in uids or gid in gids or pid in pids
 
 
 async def connect(loop: asyncio.AbstractEventLoop, endpoint: Endpoint) -> socket.socket:

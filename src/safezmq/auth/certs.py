@@ -1,0 +1,382 @@
+"""CURVE certificates on disk, in the zcert text format of czmq, libzmq's tools and pyzmq.
+
+A certificate pair is two files: ``NAME.key`` holds the public key (share it) and
+``NAME.key_secret`` the public and the secret key (never share it)::
+
+    #   ****  Generated on 2025-01-01 12:00:00 by safezmq  ****
+    #   ZeroMQ CURVE **Secret** Certificate
+    #   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.
+
+    metadata
+        name = "value"
+    curve
+        public-key = "40 Z85 characters"
+        secret-key = "40 Z85 characters"
+
+What safezmq adds to pyzmq's ``zmq.auth.certs`` (whose files it reads and which reads its files):
+
+- A secret file is created with mode 0600 from its first byte (``os.open`` with that mode, never
+  chmod after the fact) and then renamed into place, so it is never readable by others, not
+  even for a moment, and an existing file is replaced whole.  Public files get mode 0644.
+- Loading a file that holds a secret key which group or others may read (or write) is refused
+  with :class:`KeyFilePermissionError`, which says how to fix it (``chmod 600 FILE``): a secret
+  that others could read must not be trusted silently.  Every secret-key file loaded or refused
+  is recorded (see :func:`_loaded_key_files`) for ``audit()`` to report.
+- Keys are checked (40 Z85 characters naming 32 bytes, and a secret key must match its public
+  key); errors never quote a key.  Metadata that would break the file format is refused rather
+  than written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import os
+import re
+import shlex
+import stat
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Union
+
+from ..constants import Errno
+from ..error import ZMQError
+from ..protocol import z85
+from ..protocol.keys import KEY_SIZE, Z85_KEY_SIZE, curve_keypair, public_from_secret
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Suffixes czmq and pyzmq use: ``NAME.key`` is public, ``NAME.key_secret`` secret.
+PUBLIC_SUFFIX = ".key"
+SECRET_SUFFIX = ".key_secret"
+#: Modes of the files we write.  The secret file is created with its mode (not chmod-ed later).
+PUBLIC_MODE = 0o644
+SECRET_MODE = 0o600
+#: Permission bits that must be clear on a file holding a secret key: any access by group or
+#: others (read leaks the key; write lets someone swap it).
+UNSAFE_SECRET_BITS = 0o077
+#: A certificate is a few hundred bytes; a bigger file is not one (and is not read whole).
+MAX_CERT_FILE_SIZE = 64 * 1024
+#: Records of secret-key files kept for audit() (one per path; older ones dropped beyond this).
+MAX_RECORDS = 4096
+
+_NAME_CHARS = re.compile(r"[A-Za-z0-9$\-_@.&+/]+\Z")
+
+_SECRET_BANNER = """#   ****  Generated on {0} by safezmq  ****
+#   ZeroMQ CURVE **Secret** Certificate
+#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.
+
+"""
+
+_PUBLIC_BANNER = """#   ****  Generated on {0} by safezmq  ****
+#   ZeroMQ CURVE Public Certificate
+#   Exchange securely, or use a secure mechanism to verify the contents
+#   of this file after exchange. Store public certificates in your home
+#   directory, in the .curve subdirectory.
+
+"""
+
+
+class KeyFilePermissionError(ZMQError, PermissionError):  # type: ignore[misc]
+    """A file holding a CURVE secret key is accessible to group or others: refused.
+
+    Both a ``ZMQError`` (errno EACCES) and a ``PermissionError``.  The message names the file and
+    the command that fixes it; it never contains the key.
+    """
+
+    def __init__(self, path: str, mode: int) -> None:
+        who = " and ".join(
+            name for name, bits in (("its group", 0o070), ("other users", 0o007)) if mode & bits
+        )
+        msg = (
+            f"refusing to load the CURVE secret key in {path!r}: the file is accessible to "
+            f"{who} (mode {stat.S_IMODE(mode):04o}), so anyone who read it can impersonate its "
+            f"owner. Fix the permissions with: chmod 600 {shlex.quote(path)} (and consider "
+            "creating a new key pair if others may have read it)"
+        )
+        super().__init__(Errno.EACCES, msg)
+        self.filename = path
+
+
+@dataclass(frozen=True)
+class KeyFileRecord:
+    """A secret-key file safezmq loaded or refused (for ``audit()``)."""
+
+    path: str
+    mode: int  # the permission bits when it was read
+    refused: bool
+
+    @property
+    def exposed(self) -> bool:
+        """Whether group or others could access the file."""
+        return bool(self.mode & UNSAFE_SECRET_BITS)
+
+
+_records: dict[str, KeyFileRecord] = {}
+_records_lock = threading.Lock()
+
+
+def _record(path: str, mode: int, refused: bool) -> None:
+    record = KeyFileRecord(os.path.abspath(path), stat.S_IMODE(mode), refused)
+    with _records_lock:
+        _records.pop(record.path, None)
+        _records[record.path] = record
+        while len(_records) > MAX_RECORDS:
+            del _records[next(iter(_records))]
+
+
+def _loaded_key_files() -> list[str]:
+    """The (absolute) paths of every secret-key file loaded or refused so far, newest last:
+    ``audit()`` checks their current modes."""
+    with _records_lock:
+        return list(_records)
+
+
+def _key_file_records() -> list[KeyFileRecord]:
+    """What was seen of each secret-key file when it was read (mode, refused), newest last."""
+    with _records_lock:
+        return list(_records.values())
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _text(value: str | bytes, what: str, encoding: str = "utf-8") -> str:
+    if isinstance(value, bytes):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            raise ValueError(f"{what} is not valid {encoding}") from None
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+    return value
+
+
+def _metadata_lines(metadata: Mapping[str, str] | Mapping[bytes, bytes] | None) -> list[str]:
+    """``    name = "value"`` lines, refusing what would break the format (or inject lines)."""
+    lines: list[str] = []
+    for key, value in (metadata or {}).items():
+        name = _text(key, "a metadata name")
+        text = _text(value, f"the value of metadata {name!r}")
+        if not _NAME_CHARS.match(name):
+            raise ValueError(
+                f"metadata name {name!r} is not allowed: use letters, digits and $-_@.&+/"
+            )
+        if '"' in text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            raise ValueError(
+                f"the value of metadata {name!r} may not contain '\"' or control characters"
+            )
+        lines.append(f'    {name} = "{text}"\n')
+    return lines
+
+
+def _cert_text(
+    banner: str,
+    public_key: bytes,
+    secret_key: bytes | None,
+    metadata: Mapping[str, str] | Mapping[bytes, bytes] | None,
+) -> bytes:
+    now = datetime.datetime.now().replace(microsecond=0)
+    parts = [banner.format(now), "metadata\n", *_metadata_lines(metadata), "curve\n"]
+    parts.append(f'    public-key = "{public_key.decode("ascii")}"\n')
+    if secret_key is not None:
+        parts.append(f'    secret-key = "{secret_key.decode("ascii")}"\n')
+    return "".join(parts).encode("utf-8")
+
+
+def _write_file(path: str, data: bytes, mode: int) -> None:
+    """Write ``path`` atomically: a new file created with ``mode`` (so it is never more open
+    than that), then renamed over any old one."""
+    directory = os.path.dirname(path) or "."
+    base = os.path.basename(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(tmp, flags, mode)
+        except FileExistsError:
+            continue
+        break
+    else:  # pragma: no cover - 100 collisions of 48 random bits
+        raise FileExistsError(f"cannot create a temporary file next to {path!r}")
+    try:
+        try:
+            # The umask may have cleared bits of ``mode`` (never added any); set it exactly.
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"a certificate name must be str, not {type(name).__name__}")
+    bad = [sep for sep in (os.sep, os.altsep, "\0") if sep and sep in name]
+    if not name or name in (".", "..") or bad:
+        raise ValueError(f"certificate name {name!r} is not a plain file name (no path separators)")
+
+
+def create_certificates(
+    key_dir: PathLike,
+    name: str,
+    metadata: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
+) -> tuple[str, str]:
+    """Create a new CURVE key pair as ``key_dir/name.key`` (public, mode 0644) and
+    ``key_dir/name.key_secret`` (public and secret, mode 0600).
+
+    Returns the paths of the public and the secret file.  Existing files of those names are
+    replaced.  ``metadata`` (names and values) is written into both files.
+    """
+    _check_name(name)
+    directory = os.fspath(key_dir)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"certificate directory {directory!r} does not exist")
+    public_key, secret_key = curve_keypair()
+    base = os.path.join(directory, name)
+    public_file = base + PUBLIC_SUFFIX
+    secret_file = base + SECRET_SUFFIX
+    # The secret first: a public file never names a key pair whose secret was not stored.
+    _write_file(
+        secret_file, _cert_text(_SECRET_BANNER, public_key, secret_key, metadata), SECRET_MODE
+    )
+    _write_file(public_file, _cert_text(_PUBLIC_BANNER, public_key, None, metadata), PUBLIC_MODE)
+    return public_file, secret_file
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _read_file(path: str) -> tuple[bytes, int]:
+    """The content and mode of a (small, regular) file, both from one open descriptor."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)  # O_NONBLOCK: a FIFO planted here cannot hang us
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path!r} is not a regular file, so not a certificate")
+        if info.st_size > MAX_CERT_FILE_SIZE:
+            raise ValueError(
+                f"{path!r} is {info.st_size} bytes: too big for a certificate "
+                f"(at most {MAX_CERT_FILE_SIZE})"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CERT_FILE_SIZE:
+            chunk = os.read(fd, MAX_CERT_FILE_SIZE + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_CERT_FILE_SIZE:
+            raise ValueError(f"{path!r} is too big for a certificate")
+        return b"".join(chunks), info.st_mode
+    finally:
+        os.close(fd)
+
+
+def _value(raw: bytes) -> bytes:
+    """A ZPL value: quoted ("..." or '...') or the rest of the line."""
+    raw = raw.strip()
+    if raw[:1] in (b'"', b"'"):
+        end = raw.find(raw[:1], 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    return raw
+
+
+def _parse(data: bytes, path: str) -> tuple[bytes | None, bytes | None]:
+    """The (public, secret) Z85 keys of the ``curve`` section, unchecked."""
+    public: bytes | None = None
+    secret: bytes | None = None
+    section = b""
+    for line in data.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        if line[:1] not in (b" ", b"\t"):
+            section = stripped.split(b"=", 1)[0].strip()
+            continue
+        if section != b"curve" or b"=" not in stripped:
+            continue
+        name, raw = stripped.split(b"=", 1)
+        name = name.strip()
+        if name == b"public-key":
+            if public is not None:
+                raise ValueError(f"{path!r} has more than one public-key")
+            public = _value(raw)
+        elif name == b"secret-key":
+            if secret is not None:
+                raise ValueError(f"{path!r} has more than one secret-key")
+            secret = _value(raw)
+    return public, secret
+
+
+def _check_key(key: bytes, what: str, path: str) -> bytes:
+    """The raw key of a Z85 ``key``; the error never quotes the key."""
+    if len(key) == Z85_KEY_SIZE:
+        try:
+            raw = z85.decode(key)
+        except z85.Z85Error:
+            pass
+        else:
+            if len(raw) == KEY_SIZE:
+                return raw
+    raise ValueError(f"the {what} in {path!r} is not a CURVE key (40 Z85 characters)")
+
+
+def load_certificate(filename: PathLike) -> tuple[bytes, bytes | None]:
+    """The ``(public, secret)`` keys of a certificate file, as 40-character Z85 bytes.
+
+    ``secret`` is None for a public certificate.  A missing file raises ``OSError``, a file
+    without a valid public key ``ValueError``, and a file holding a secret key that group or
+    others may access :class:`KeyFilePermissionError` (fix: ``chmod 600 FILE``).
+    """
+    path = os.fspath(filename)
+    data, mode = _read_file(path)
+    public, secret = _parse(data, path)
+    if secret is not None:
+        refused = bool(mode & UNSAFE_SECRET_BITS)
+        _record(path, mode, refused)
+        if refused:
+            raise KeyFilePermissionError(path, mode)
+    if public is None:
+        raise ValueError(f"no public key found in {path!r}")
+    raw_public = _check_key(public, "public key", path)
+    if secret is not None:
+        raw_secret = _check_key(secret, "secret key", path)
+        if public_from_secret(raw_secret) != raw_public:
+            raise ValueError(f"the secret key in {path!r} does not belong to its public key")
+    return public, secret
+
+
+def load_certificates(directory: PathLike = ".") -> dict[bytes, bool]:
+    """The public keys of every ``*.key`` certificate in ``directory``, as ``{key: True}``
+    (pyzmq's shape).  A file that is not a valid certificate raises (see load_certificate)."""
+    path = os.fspath(directory)
+    if not os.path.isdir(path):
+        raise OSError(f"invalid certificate directory: {path!r} is not a directory")
+    certs: dict[bytes, bool] = {}
+    for cert_file in sorted(glob.glob(os.path.join(glob.escape(path), "*" + PUBLIC_SUFFIX))):
+        public, _ = load_certificate(cert_file)
+        certs[public] = True
+    return certs
+
+
+__all__ = [
+    "KeyFilePermissionError",
+    "KeyFileRecord",
+    "create_certificates",
+    "load_certificate",
+    "load_certificates",
+]

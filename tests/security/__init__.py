@@ -1,0 +1,1 @@
+"""Security tests: authentication, certificates and attack scenarios."""
