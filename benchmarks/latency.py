@@ -9,8 +9,9 @@ message ends the run; the echo side answers it too, then waits for the remote to
 closing, so LINGER=0 never drops the last reply.
 
 The socket pair is a parameter (``--pattern``): ``pair`` is PAIR<->PAIR; ``reqrep`` is REQ
-(measuring) <-> REP (echoing), which fails with a clear "unsupported" message (exit status 3)
-on an implementation that has no REQ/REP sockets yet.
+(measuring) <-> REP (echoing), so each round trip also carries REQ's empty delimiter frame and
+goes through both sockets' send/receive state machines.  Both implementations have both; one
+that lacked a socket type would fail with a clear "unsupported" message (exit status 3).
 
     python benchmarks/latency.py --impl safezmq
     python benchmarks/latency.py --impl pyzmq --pattern reqrep --count 20000 --json

@@ -1,10 +1,10 @@
-"""``python -m safezmq``: run the demo."""
+"""``python -m safezmq [COMMAND ...]``: the ``safezmq`` command; with no argument, the demo."""
 
 from __future__ import annotations
 
 import sys
 
-from .demo import main
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

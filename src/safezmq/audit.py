@@ -57,6 +57,21 @@ _POLICY_ADVICE = {
         "the per-endpoint limit on handshakes in progress is changed",
         "keep it small enough that silent connections cannot hold much memory",
     ),
+    "pipe_max_bytes": (
+        MEDIUM,
+        "the byte budget of pipes is changed (0: a peer's queued messages may use any memory)",
+        "keep a byte budget per pipe",
+    ),
+    "max_subscriptions": (
+        LOW,
+        "the per-subscriber subscription count limit is changed",
+        "keep a subscription limit (CVE-2021-20236 was an unbounded subscription trie)",
+    ),
+    "max_subscription_bytes": (
+        LOW,
+        "the per-subscriber subscription size limit is changed",
+        "keep a subscription size limit",
+    ),
     "ipc_mode": (
         MEDIUM,
         "ipc socket files are created with a wider mode than 0600",
@@ -78,14 +93,26 @@ class Finding:
         return f"[{self.severity}] {where + ': ' if where else ''}{self.what} -> {self.fix}"
 
 
+def _weakened(name: str, value: object, default: object) -> bool:
+    """Whether a policy value differs from the default in the unsafe direction (a tighter
+    limit is not a finding)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not isinstance(default, int):
+        return value != default
+    if name == "ipc_mode":
+        return bool(value & 0o022)  # connecting to a Unix socket needs write permission
+    if name in ("max_message_size", "pipe_max_bytes") and value <= 0:
+        return True  # unlimited
+    return value > default
+
+
 def audit_policy(policy: Policy) -> list[Finding]:
     findings = []
-    for name, value, _ in policy.relaxations():
+    for name, value, default in policy.relaxations():
+        if not _weakened(name, value, default):
+            continue
         severity, what, fix = _POLICY_ADVICE[name]
-        if name == "max_message_size" and isinstance(value, int) and value > 0:
+        if name in ("max_message_size", "pipe_max_bytes") and isinstance(value, int) and value > 0:
             severity = LOW
-        if name == "ipc_mode" and isinstance(value, int) and not value & 0o077:
-            continue  # tightened, or still owner-only
         shown = oct(value) if name == "ipc_mode" and isinstance(value, int) else repr(value)
         findings.append(Finding(severity, "", "", f"policy: {what} ({name}={shown})", fix))
     return findings
@@ -189,7 +216,7 @@ def _audit_endpoint(sock: SocketCore, label: str, text: str, mechanism: int) -> 
             mode = stat.S_IMODE(os.stat(endpoint.address).st_mode)
         except OSError:
             mode = 0
-        if mode & 0o077:
+        if mode & 0o022:  # group/others may write, i.e. connect
             findings.append(
                 Finding(
                     MEDIUM,

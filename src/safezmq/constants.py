@@ -310,6 +310,14 @@ class ReconnectStop(IntEnum):
     AFTER_DISCONNECT = 4
 
 
+class Limit(IntEnum):
+    """The value of an EVENT_LIMIT_EXCEEDED monitor event: which limit the peer broke."""
+
+    SUBSCRIPTIONS = 1  # too many subscriptions from one subscriber
+    SUBSCRIPTION_BYTES = 2  # too many octets of topics (or a command larger than any topic)
+    MESSAGE_SIZE = 3  # a message over MAXMSGSIZE (or with too many frames)
+
+
 class SecurityMechanism(IntEnum):
     NULL = 0
     PLAIN = 1

@@ -42,9 +42,7 @@ class Context(AttributeOptions):
     sockopts: dict[int, Any]
     _policy: Policy
 
-    def __init__(
-        self, io_threads: int = 1, policy: Policy | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, io_threads: int = 1, policy: Policy | None = None, **kwargs: Any) -> None:
         if not isinstance(io_threads, int) or isinstance(io_threads, bool) or io_threads < 0:
             raise ZMQError(
                 Errno.EINVAL, f"io_threads must be a non-negative int, not {io_threads!r}"

@@ -95,6 +95,8 @@ class SocketCore:
         self._monitor_lock = threading.Lock()
         self._ctx_terminated = False
         self._last_endpoint = b""
+        #: CONFLATE, cached: it is consulted on every receive.
+        self._conflate = False
         self._closed = False
 
     # -- mailbox commands (run in this thread) ------------------------------------------------
@@ -164,7 +166,9 @@ class SocketCore:
     def _send_message(self, msg: Message, flags: int = 0) -> None:
         if self._closed:
             self._check_open()
-        self._process_commands()
+        mailbox = self.mailbox
+        if mailbox._signaled or mailbox._items or self._ctx_terminated:
+            self._process_commands()
         pattern = self.pattern
         if pattern.send(msg):
             return
@@ -182,10 +186,14 @@ class SocketCore:
     def _recv_message(self, flags: int = 0) -> tuple[Message, Pipe | None]:
         if self._closed:
             self._check_open()
-        self._process_commands()
+        mailbox = self.mailbox
+        if mailbox._signaled or mailbox._items or self._ctx_terminated:
+            self._process_commands()
         pattern = self.pattern
         got = pattern.recv()
         if got is not None:
+            if type(got[0]) is list and not self._conflate:
+                return got  # the common case: a plain message, nothing to finish
             return self._received(got)
         if flags & DONTWAIT:
             raise Again()
@@ -197,12 +205,14 @@ class SocketCore:
             self._process_commands()
             got = pattern.recv()
             if got is not None:
+                if type(got[0]) is list and not self._conflate:
+                    return got
                 return self._received(got)
 
     def _received(self, got: tuple[Message, Pipe | None]) -> tuple[Message, Pipe | None]:
         """Finish a receipt: CONFLATE keeps only the newest message ready, and a zero-copy
         message from an inproc peer is released to its tracker."""
-        if self.options[SocketOption.CONFLATE]:
+        if self._conflate:
             while (newer := self.pattern.recv()) is not None:
                 release(got[0])
                 got = newer
@@ -338,6 +348,11 @@ class SocketCore:
         if linger is not None:
             self.options.set(SocketOption.LINGER, linger)
         linger_ms = self.options[SocketOption.LINGER]
+        engine = self._engine
+        if engine is not None:
+            # Register the engine's shutdown before the socket reads as closed: term() in
+            # another thread must never see "all closed, no engines" in between.
+            self.context._engine_closing(self)
         self._closed = True
         for addr, kind in list(self._bound.items()):
             if kind == "inproc":
@@ -350,9 +365,7 @@ class SocketCore:
             pipe.inbound.wake_reader = _nothing
             pipe.outbound.wake_writer = _nothing
         self._pipes.clear()
-        engine = self._engine
         if engine is not None:
-            self.context._engine_closing(self)
             self.context._runner().post(engine.close, linger_ms, self._engine_closed)
         else:
             self._emit_monitor_stopped()

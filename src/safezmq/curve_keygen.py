@@ -13,7 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .auth.certs import PUBLIC_SUFFIX, SECRET_SUFFIX, create_certificates, load_certificate
+from .auth.certs import (
+    PUBLIC_SUFFIX,
+    SECRET_SUFFIX,
+    _check_name,
+    create_certificates,
+    load_certificate,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory: str = args.dir
     name: str = args.name
     try:
+        _check_name(name)  # before creating anything
         if not os.path.isdir(directory):
             os.makedirs(directory, mode=0o700)
         base = os.path.join(directory, name)

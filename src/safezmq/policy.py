@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 DEFAULT_IPC_MODE = 0o600
 
 ENV_VAR = "SAFEZMQ_POLICY"
-DEFAULT_MAX_CONNECTIONS = 10_000
+DEFAULT_MAX_CONNECTIONS = 65_536
 DEFAULT_MAX_PENDING_HANDSHAKES = 256
+DEFAULT_PIPE_MAX_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_SUBSCRIPTIONS = 65_536
+DEFAULT_MAX_SUBSCRIPTION_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +51,44 @@ class Policy:
     ipc_mode: int = DEFAULT_IPC_MODE
     #: Connections one bound endpoint serves at once; beyond it new ones are closed at once.
     max_connections: int = DEFAULT_MAX_CONNECTIONS
-    #: Handshakes in progress per bound endpoint; beyond it the oldest is dropped (a crowd of
-    #: silent connections must not hold memory or lock legitimate clients out).
+    #: Handshakes in progress per bound endpoint.  At the cap a handshake whose peer has been
+    #: silent for a second is dropped for the newcomer; otherwise accepting waits until one
+    #: finishes (a crowd of silent connections must not hold memory or lock clients out, and
+    #: a burst of real clients must not be turned into evictions).
     max_pending_handshakes: int = DEFAULT_MAX_PENDING_HANDSHAKES
+    #: Bytes queued in each direction of each pipe, on top of the SNDHWM/RCVHWM message
+    #: counts (0: no byte limit, as libzmq).  1000 messages of unlimited size are unlimited
+    #: memory; at this budget a full pipe behaves like one at its HWM (PUB drops, PUSH
+    #: blocks), even with HWM 0.
+    pipe_max_bytes: int = DEFAULT_PIPE_MAX_BYTES
+    #: Subscriptions one subscriber may hold at a PUB/XPUB, and their total size; beyond
+    #: either the subscriber is disconnected (LIMIT_EXCEEDED).  CVE-2021-20236 was an
+    #: unbounded subscription trie.
+    max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS
+    max_subscription_bytes: int = DEFAULT_MAX_SUBSCRIPTION_BYTES
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_message_size, int) or self.max_message_size < -1:
             raise ZMQError(Errno.EINVAL, "Policy.max_message_size must be -1 or a size in bytes")
         if not isinstance(self.ipc_mode, int) or not 0 <= self.ipc_mode <= 0o777:
             raise ZMQError(Errno.EINVAL, "Policy.ipc_mode must be a permission mode like 0o600")
-        for name in ("max_connections", "max_pending_handshakes"):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("bool", bool) and not isinstance(value, bool):
+                raise ZMQError(
+                    Errno.EINVAL, f"Policy.{f.name} must be True or False, not {value!r}"
+                )
+        for name in (
+            "max_connections",
+            "max_pending_handshakes",
+            "max_subscriptions",
+            "max_subscription_bytes",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ZMQError(Errno.EINVAL, f"Policy.{name} must be a positive int")
+        if not isinstance(self.pipe_max_bytes, int) or self.pipe_max_bytes < 0:
+            raise ZMQError(Errno.EINVAL, "Policy.pipe_max_bytes must be 0 (no limit) or a size")
 
     @classmethod
     def secure(cls) -> Policy:
@@ -75,6 +103,7 @@ class Policy:
             allow_plain_network=True,
             require_zap=False,
             max_message_size=-1,
+            pipe_max_bytes=0,
             allow_pickle=True,
             ipc_mode=0o777 & ~_umask(),
         )

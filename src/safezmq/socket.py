@@ -179,12 +179,17 @@ class Socket(SocketCore, AttributeOptions):
             value = -1
         opt, checked = self.options.check(option, value)
         if opt in ACTIONS:  # e.g. SUBSCRIBE: the pattern acts on it; nothing is stored
+            # Attach peers that connected meanwhile first, so the action reaches them now
+            # (libzmq sends it only at the next call: libzmq#2267).
+            self._process_commands()
             if not self.pattern.set_option(opt, checked):
                 raise ZMQError(
                     Errno.EINVAL, f"socket option {opt.name} does not apply to this socket"
                 )
             return
         self.options.apply(opt, checked)
+        if opt == SocketOption.CONFLATE:
+            self._conflate = bool(checked)
 
     def getsockopt(self, option: int) -> Any:
         self._check_live()
@@ -198,6 +203,16 @@ class Socket(SocketCore, AttributeOptions):
 
     set = setsockopt
     get = getsockopt
+
+    def subscribe(self, topic: str | bytes) -> None:
+        """SUB: receive messages starting with ``topic`` (str is encoded as UTF-8)."""
+        self.setsockopt(SocketOption.SUBSCRIBE, topic.encode() if isinstance(topic, str) else topic)
+
+    def unsubscribe(self, topic: str | bytes) -> None:
+        """SUB: cancel one subscription to ``topic``."""
+        self.setsockopt(
+            SocketOption.UNSUBSCRIBE, topic.encode() if isinstance(topic, str) else topic
+        )
 
     def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
         if not isinstance(value, str):
@@ -243,11 +258,16 @@ class Socket(SocketCore, AttributeOptions):
         group: str | None = None,
     ) -> MessageTracker | None:
         """Send one frame; with SNDMORE, more frames of the same message follow."""
+        if type(data) is bytes and not flags and not track and not self._tx:
+            self._send_message([data])  # the common case: one immutable frame, nothing queued
+            return None
         if routing_id is not None or group is not None:
             raise ZMQError(Errno.ENOTSUP, "routing_id/group are for draft sockets (unsupported)")
         frame = _frame_bytes(data, copy)
         tx = self._tx
         if flags & SNDMORE:
+            if self._closed:
+                self._check_open()
             tx.append(frame)
             return _FINISHED if track else None
         msg = [*tx, frame] if tx else [frame]

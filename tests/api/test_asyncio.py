@@ -69,6 +69,12 @@ async def soon(awaitable: Any) -> Any:
     return await asyncio.wait_for(awaitable, PROMPT)
 
 
+async def shutdown(ctx: zaio.Context) -> None:
+    """Close everything and give the loop time to release the connections."""
+    ctx.destroy(linger=0)
+    await asyncio.sleep(0.05)
+
+
 async def settle() -> None:
     """A few turns of the loop (to let scheduled callbacks run)."""
     for _ in range(5):
@@ -492,6 +498,7 @@ async def test_term_on_the_loop_does_not_wait_for_lingering_connections() -> Non
     ctx = zaio.Context()
     push = ctx.socket(safezmq.PUSH)
     push.linger = -1
+    push.reconnect_ivl = -1  # one refused attempt, then nothing is left open after the test
     push.connect("tcp://127.0.0.1:9")  # nobody listens: queued messages can never leave
     await push.send(b"stuck")
     push.close()
@@ -522,8 +529,10 @@ def test_term_after_the_loop_closed() -> None:
 
     async def main() -> zaio.Socket:
         push = ctx.socket(safezmq.PUSH)
+        push.reconnect_ivl = -1
         push.connect("tcp://127.0.0.1:9")
         await push.send(b"stuck")
+        await asyncio.sleep(0.05)  # the attempt is refused: no descriptor left open
         return push
 
     push = asyncio.run(main())
@@ -614,6 +623,7 @@ def test_context_is_bound_to_one_open_loop() -> None:
         while not stop.is_set():
             await asyncio.sleep(0.01)
         sock.close(linger=0)
+        await asyncio.sleep(0.05)  # let the loop close the listener before it stops
 
     thread = threading.Thread(target=loop.run_until_complete, args=(hold(),))
     thread.start()
@@ -639,6 +649,7 @@ def test_context_is_bound_to_one_open_loop() -> None:
         push.connect(bind(pull, "tcp://127.0.0.1:*"))
         await push.send(b"moved")
         data: bytes = await soon(pull.recv())
+        await shutdown(ctx)
         return data
 
     try:
@@ -653,7 +664,7 @@ def test_socket_stays_on_its_loop() -> None:
 
     async def first() -> None:
         sock = ctx.socket(safezmq.PULL)
-        sock.bind("tcp://127.0.0.1:*")
+        sock.unbind(bind(sock, "tcp://127.0.0.1:*"))  # its I/O is on this loop now
         holder.append(sock)
 
     async def second() -> None:

@@ -83,7 +83,7 @@ def test_plain_beyond_loopback_is_refused(secure: zmq.Context) -> None:
 
 
 def test_curve_may_bind_anywhere(secure: zmq.Context) -> None:
-    public, secret = zmq.curve_keypair()
+    _public, secret = zmq.curve_keypair()
     server = secure.socket(zmq.REP)
     server.linger = 0
     server.curve_server = 1
@@ -222,7 +222,7 @@ def test_zap_handler_going_away_fails_pending_handshakes(secure: zmq.Context) ->
     handler = secure.socket(zmq.REP)
     handler.linger = 0
     handler.bind("inproc://zeromq.zap.01")
-    server, client, mon = curve_pair(secure)
+    _server, _client, mon = curve_pair(secure)
     assert handler.poll(3000)  # the request arrived: the handshake waits for our answer
     handler.close()  # ... which never comes
     assert events_until(mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH)[-1]["value"] == 500
@@ -263,7 +263,7 @@ def test_malformed_zap_reply_fails_the_handshake(secure: zmq.Context) -> None:
 
     thread = threading.Thread(target=answer)
     thread.start()
-    server, client, mon = curve_pair(secure)
+    _server, _client, mon = curve_pair(secure)
     thread.join(5)
     event = events_until(mon, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)[-1]
     assert event["value"] == zmq.PROTOCOL_ERROR_ZAP_BAD_VERSION

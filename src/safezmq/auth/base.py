@@ -70,6 +70,8 @@ def _shown(value: str | bytes) -> str:
 
 def _canonical_address(address: str) -> str:
     """An IP address in one canonical text form (IPv4-mapped IPv6 as IPv4); other text as is."""
+    if not isinstance(address, str):  # ip_address() would read 4 or 16 bytes as a packed IP
+        raise TypeError(f"an address must be a str such as '127.0.0.1', not {type(address)}")
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -52,6 +52,12 @@ class Connecter:
     async def _connect(self) -> None:
         try:
             await self._attempt()
+        except asyncio.CancelledError:
+            # Cancelled by us (close/abort) or by the loop shutting down: either way this
+            # connecter is finished, and must say so or its engine would wait forever.
+            self._task = None
+            self._done()
+            raise
         finally:
             self._task = None
 

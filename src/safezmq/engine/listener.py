@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..constants import Errno, Event
 from ..options import Options
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 ACCEPT_BATCH = 64
 #: How long to stop accepting when the process is out of file descriptors.
 ACCEPT_BACKOFF = 0.1
+#: A handshake whose peer has sent nothing for this long may be dropped when the pending
+#: handshakes are at the policy's cap (a legitimate peer answers within milliseconds).
+STALL_GRACE = 1.0
 
 
 class Listener:
@@ -29,14 +32,20 @@ class Listener:
         self.endpoint = endpoint
         self.options = options
         self.sessions: set[Session] = set()
+        #: Sessions still handshaking (kept apart: the admission check must not scan them all).
+        self.pending: set[Any] = set()
         self.closed = False
         self._paused = False
+        #: An accepted connection waiting for a handshake slot (at most one is held).
+        self._held: tuple[socket.socket, Any] | None = None
         self._fd = sock.fileno()
         engine.loop.add_reader(self._fd, self._on_acceptable)
         engine.monitor(Event.LISTENING, self._fd, endpoint)
 
     def _on_acceptable(self) -> None:
         for _ in range(ACCEPT_BATCH):
+            if self._held is not None:
+                return  # a connection is already waiting for room
             try:
                 conn, address = self.sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -48,6 +57,12 @@ class Listener:
                     # stays readable; back off instead of spinning on it.
                     self._pause(ACCEPT_BACKOFF)
                 return
+            if not self._make_room():
+                # Every handshake in progress is moving: hold this one (and leave the rest
+                # in the kernel's backlog) until one of them finishes.
+                self._held = (conn, address)
+                self._pause(STALL_GRACE / 4)
+                return
             self._accepted(conn, address)
 
     def _pause(self, delay: float) -> None:
@@ -58,8 +73,17 @@ class Listener:
         self.engine.loop.call_later(delay, self._resume)
 
     def _resume(self) -> None:
-        self._paused = False
-        if not self.closed:
+        if self.closed:
+            return
+        held = self._held
+        if held is not None:
+            if not self._make_room():
+                self.engine.loop.call_later(STALL_GRACE / 4, self._resume)
+                return
+            self._held = None
+            self._accepted(*held)
+        if self._paused:
+            self._paused = False
             self.engine.loop.add_reader(self._fd, self._on_acceptable)
 
     def _admit(self, conn: socket.socket) -> bool:
@@ -69,16 +93,22 @@ class Listener:
             self.engine.monitor(Event.ACCEPT_FAILED, Errno.EMFILE, self.endpoint)
             conn.close()
             return False
-        pending = [s for s in self.sessions if not s.ready]
-        if len(pending) >= policy.max_pending_handshakes:
-            # Evict the oldest handshake rather than refuse the newcomer: a crowd of silent
-            # connections then cannot lock out a legitimate client, whose handshake takes
-            # milliseconds.
-            oldest = min(pending, key=lambda s: s.started)
-            self.engine.monitor(
-                Event.HANDSHAKE_FAILED_NO_DETAIL, Errno.ECONNABORTED, self.endpoint
-            )
-            oldest.close()
+        return True
+
+    def _make_room(self) -> bool:
+        """Whether another handshake may start.  At the policy's cap, a handshake whose peer
+        has sent nothing for a while (a silent or stalled attacker) is dropped to make room;
+        if every handshake is making progress, the newcomer waits instead — so a burst of
+        legitimate clients is never turned into a storm of evictions and retries."""
+        if len(self.pending) < self.engine.policy.max_pending_handshakes:
+            return True
+        now = self.engine.loop.time()
+        stalled = [s for s in self.pending if now - s.last_progress >= STALL_GRACE]
+        if not stalled:
+            return False
+        victim = min(stalled, key=lambda s: s.last_progress)
+        self.engine.monitor(Event.HANDSHAKE_FAILED_NO_DETAIL, Errno.ECONNABORTED, self.endpoint)
+        victim.close()
         return True
 
     def _accepted(self, conn: socket.socket, address: object) -> None:
@@ -105,11 +135,23 @@ class Listener:
             as_server=True,
         )
         self.sessions.add(session)
+        self.pending.add(session)
+        session.on_ready = self._session_ready
         self.engine.monitor(Event.ACCEPTED, conn.fileno(), self.endpoint)
         session.start(conn)
+        if session.ready:  # a STREAM connection has no handshake
+            self.pending.discard(session)
+
+    def _session_ready(self, session: Any) -> None:
+        self.pending.discard(session)
+        if self._held is not None:
+            self._resume()
 
     def _session_closed(self, session: Session, failed_handshake: bool) -> None:
         self.sessions.discard(session)
+        self.pending.discard(session)
+        if self._held is not None and not self.closed:
+            self._resume()
         if session.pipe is not None:
             self.engine.pipe_terminated(session.pipe)
         self.engine.session_gone()
@@ -121,6 +163,9 @@ class Listener:
         self.closed = True
         if not self._paused:
             self.engine.loop.remove_reader(self._fd)
+        if self._held is not None:
+            self._held[0].close()
+            self._held = None
         self.sock.close()
         if self.endpoint.startswith("ipc://"):
             ipc.remove(self.endpoint)

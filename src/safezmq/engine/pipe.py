@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
+from itertools import chain
 from typing import Any
 
 Message = list[Any]
@@ -66,14 +67,16 @@ def release(msg: Any) -> None:
 
 
 class Queue:
-    """One direction of a pipe.  See the module docstring."""
+    """One direction of a pipe.  See the module docstring.
+
+    The deque is the only shared structure: its length is the message count (exact from either
+    side), ``_bytes_in`` is written only by the writer and ``_bytes_out`` only by the reader.
+    """
 
     __slots__ = (
+        "_bytes_in",
+        "_bytes_out",
         "_items",
-        "_read",
-        "_read_bytes",
-        "_written",
-        "_written_bytes",
         "hwm",
         "lwm",
         "max_bytes",
@@ -85,12 +88,12 @@ class Queue:
     )
 
     def __init__(self, hwm: int, max_bytes: int = 0) -> None:
-        self._items: deque[tuple[Any, int]] = deque()
+        self._items: deque[Any] = deque()
         self.hwm = hwm
         self.lwm = (hwm + 1) // 2
         self.max_bytes = max_bytes
-        self._written = self._written_bytes = 0  # writer thread only
-        self._read = self._read_bytes = 0  # reader thread only
+        self._bytes_in = 0  # writer thread only
+        self._bytes_out = 0  # reader thread only
         self.reader_asleep = True  # the reader found the queue empty and waits for a wake-up
         self.writer_asleep = False  # the writer found the queue full and waits for a wake-up
         self.wake_reader: Callable[[], None] = _nothing
@@ -100,9 +103,9 @@ class Queue:
     # -- writer side --------------------------------------------------------------------------
 
     def _full(self) -> bool:
-        if self.hwm and self._written - self._read >= self.hwm:
+        if self.hwm and len(self._items) >= self.hwm:
             return True
-        return bool(self.max_bytes) and self._written_bytes - self._read_bytes >= self.max_bytes
+        return bool(self.max_bytes) and self._bytes_in - self._bytes_out >= self.max_bytes
 
     def check_write(self) -> bool:
         """Whether a message may be written now.  If not, the writer is woken when it may."""
@@ -116,16 +119,39 @@ class Queue:
 
     def write(self, msg: Message, nbytes: int) -> None:
         """Append a message (the writer has checked ``check_write`` or accepts overflow)."""
-        self._items.append((msg, nbytes))
-        self._written += 1
-        self._written_bytes += nbytes
+        self._items.append(msg)
+        self._bytes_in += nbytes
+        if self.reader_asleep:
+            self.reader_asleep = False
+            self.wake_reader()
+
+    def offer(self, msg: Message, nbytes: int) -> bool:
+        """``check_write`` and ``write`` in one call (the hot path of every send)."""
+        items = self._items
+        hwm = self.hwm
+        full = (hwm and len(items) >= hwm) or (
+            self.max_bytes and self._bytes_in - self._bytes_out >= self.max_bytes
+        )
+        if full and not self.check_write():
+            return False
+        items.append(msg)
+        self._bytes_in += nbytes
+        if self.reader_asleep:
+            self.reader_asleep = False
+            self.wake_reader()
+        return True
+
+    def write_batch(self, msgs: list[Any], nbytes: int) -> None:
+        """Append many messages at once (a session delivering what one read decoded)."""
+        self._items.extend(msgs)
+        self._bytes_in += nbytes
         if self.reader_asleep:
             self.reader_asleep = False
             self.wake_reader()
 
     def close_write(self) -> None:
         """The writer is done: the reader gets the queued messages, then learns it."""
-        self._items.append((DELIMITER, 0))
+        self._items.append(DELIMITER)
         if self.reader_asleep:
             self.reader_asleep = False
             self.wake_reader()
@@ -140,18 +166,56 @@ class Queue:
             if not items:
                 return None
             self.reader_asleep = False
-        msg, nbytes = items.popleft()
+        msg = items.popleft()
         if msg is DELIMITER:
-            self.terminated = True
-            self.reader_asleep = False  # nothing more will come; never wake
-            items.appendleft((DELIMITER, 0))
+            self._delimited(msg)
             return None
-        self._read += 1
-        self._read_bytes += nbytes
-        if self.writer_asleep and self._written - self._read <= self.lwm:
+        if self.max_bytes:
+            self._bytes_out += len(msg[0]) if len(msg) == 1 else message_size(msg)
+        if self.writer_asleep:
+            self._maybe_wake_writer()
+        return msg
+
+    def read_batch(self, limit: int) -> list[Any]:
+        """Up to ``limit`` messages (fewer when the queue runs dry or ends)."""
+        items = self._items
+        count = min(len(items), limit)
+        if not count:
+            msg = self.read()  # arms the wake-up, or notices the end, or wins a race
+            return [] if msg is None else [msg]
+        popleft = items.popleft
+        batch = [popleft() for _ in range(count)]
+        if batch[-1] is DELIMITER:  # the writer is done: keep the marker for later reads
+            self._delimited(batch.pop())
+        if self.max_bytes:  # every frame's length, summed without a Python-level loop
+            self._bytes_out += sum(map(len, chain.from_iterable(batch)))
+        if self.writer_asleep:
+            self._maybe_wake_writer()
+        return batch
+
+    def arm(self) -> bool:
+        """After a batch: ask to be woken by the next write.  True when something (a message
+        or the end) is already there, so the reader should read again instead of waiting."""
+        items = self._items
+        if items:
+            return True
+        self.reader_asleep = True
+        if items:  # a write raced with us: it may not have seen the flag
+            self.reader_asleep = False
+            return True
+        return False
+
+    def _delimited(self, delimiter: Any) -> None:
+        self.terminated = True
+        self.reader_asleep = False  # nothing more will come; never wake
+        self._items.appendleft(delimiter)
+
+    def _maybe_wake_writer(self) -> None:
+        if len(self._items) <= self.lwm or (
+            self.max_bytes and self._bytes_in - self._bytes_out <= self.max_bytes // 2
+        ):
             self.writer_asleep = False
             self.wake_writer()
-        return msg
 
     def probe(self) -> bool:
         """Whether a message is ready (without taking it).  When none is, the reader asks to
@@ -162,22 +226,26 @@ class Queue:
             if not items:
                 return False
             self.reader_asleep = False
-        return items[0][0] is not DELIMITER
+        return items[0] is not DELIMITER
 
     def discard(self) -> int:
         """Drop every queued message (the reader will not read them).  Returns how many."""
         dropped = 0
         items = self._items
-        while items and items[0][0] is not DELIMITER:
-            release(items.popleft()[0])
+        while items and items[0] is not DELIMITER:
+            msg = items.popleft()
+            release(msg)
+            self._bytes_out += message_size(msg)
             dropped += 1
-        self._read += dropped
+        if self.writer_asleep:
+            self._maybe_wake_writer()
         return dropped
 
     @property
     def depth(self) -> int:
-        """Messages queued (approximate when read from the other side's thread)."""
-        return self._written - self._read
+        """Messages queued."""
+        items = self._items
+        return len(items) - (1 if items and items[-1] is DELIMITER else 0)
 
     def __repr__(self) -> str:
         return f"<Queue depth={self.depth} hwm={self.hwm}>"
@@ -230,6 +298,10 @@ class Pipe:
 
     def write(self, msg: Message) -> None:
         self.outbound.write(msg, message_size(msg))
+
+    def offer(self, msg: Message) -> bool:
+        """Write ``msg`` if there is room; False (and a wake-up later) if not."""
+        return self.outbound.offer(msg, len(msg[0]) if len(msg) == 1 else message_size(msg))
 
     @property
     def terminated(self) -> bool:

@@ -41,6 +41,7 @@ class RawSession:
         self.options = options
         self.endpoint = endpoint
         self.peer_address = peer_address
+        self.as_server = as_server
         self.pipe: Pipe | None = None
         self._on_closed = on_closed
         self.stream: Stream | None = None
@@ -51,13 +52,15 @@ class RawSession:
         self._writing_paused = False
         self._pull_scheduled = False
         self._notify = bool(options[SocketOption.STREAM_NOTIFY])
-        self.started = self.loop.time()
+        self.started = self.last_progress = self.loop.time()
+        self.on_ready: Any = None
 
     def start(self, sock: Any) -> None:
         self.fd = sock.fileno()
         engine = self.engine
         pipe = self.pipe = engine.new_pipe(self.endpoint, self.options)
-        pipe.local_id = self.options[SocketOption.CONNECT_ROUTING_ID]
+        if not self.as_server:  # CONNECT_ROUTING_ID names the peer of a connect() only
+            pipe.local_id = self.options[SocketOption.CONNECT_ROUTING_ID]
         pipe.metadata = Metadata({"Peer-Address": self.peer_address.encode()})
         pipe.ready = True
         runner = engine.runner

@@ -17,6 +17,7 @@ from ..options import Options
 from ..protocol import (
     Connection,
     HandshakeComplete,
+    MessageTooLarge,
     PingReceived,
     ProtocolError,
     Subscribe,
@@ -31,9 +32,8 @@ if TYPE_CHECKING:
     from .socket_engine import SocketEngine
 
 #: Messages moved from the socket's pipe into the connection per turn of the loop before
-#: yielding to other connections (fairness), unless the byte budget below is reached first.
+#: yielding to other connections (fairness).
 PULL_BATCH = 4096
-PULL_BYTES = 1024 * 1024
 #: How long a failing connection may take to deliver its ERROR command before it is cut.
 ERROR_FLUSH_TIME = 1.0
 
@@ -71,8 +71,10 @@ class Session:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._lingering = False
         self._handshake_failed = False
-        #: When the connection began (loop time), to evict the oldest handshakes first.
+        #: When the connection began (loop time).
         self.started = self.loop.time()
+        #: Told when the handshake completes (the listener counts handshakes in progress).
+        self.on_ready: Callable[[Session], None] | None = None
 
     # -- start --------------------------------------------------------------------------------
 
@@ -103,25 +105,46 @@ class Session:
         try:
             events = conn.receive_data(data)
         except ProtocolError as exc:
+            self._deliver_before_failure(exc.events)
             self._protocol_failure(exc)
             return
         inbound = self._inbound()
-        for event in events:
-            if type(event) is list:
-                if inbound is not None:  # None: lingering after close, or not yet ready
-                    inbound.write(event, message_size(event))
-            else:
-                self._event(event)
-                inbound = self._inbound()
-                if self.closed:
-                    return
+        if inbound is not None and conn.received_messages == len(events):
+            if events:  # only messages (the usual case): hand them over in one go
+                inbound.write_batch(events, conn.received_bytes)
+        else:
+            for event in events:
+                if type(event) is list:
+                    if inbound is not None:  # None: lingering after close, or not yet ready
+                        inbound.write(event, message_size(event))
+                else:
+                    self._event(event)
+                    inbound = self._inbound()
+                    if self.closed:
+                        return
         out = conn.data_to_send()
         if out and self.stream is not None:
-            self.stream.write(out)
+            if self._writing_paused and self.ready:
+                # After the handshake, reading input only ever produces PONGs.  A peer that
+                # does not read what we already sent gets none: it would otherwise make us
+                # queue answers without bound (a PING flood that never reads).
+                pass
+            else:
+                self.stream.write(out)
         if inbound is not None and not inbound.check_write():
             # The socket is not keeping up: stop reading until it drains to low water.
             assert self.stream is not None
             self.stream.pause_reading()
+
+    def _deliver_before_failure(self, events: list[object]) -> None:
+        """Act on what the peer completed before it broke the protocol (see receive_data)."""
+        for event in events:
+            if type(event) is list:
+                inbound = self._inbound()
+                if inbound is not None:
+                    inbound.write(event, message_size(event))
+            elif isinstance(event, HandshakeComplete):
+                self._handshake_complete(event)
 
     def _inbound(self) -> Queue | None:
         pipe = self.pipe
@@ -161,9 +184,16 @@ class Session:
         if self.stream is not None:
             self.stream.write(conn.data_to_send())
 
+    @property
+    def last_progress(self) -> float:
+        """When the peer last sent us anything (loop time)."""
+        return self._last_rx
+
     def _handshake_complete(self, event: HandshakeComplete) -> None:
         self._cancel("handshake")
         self.ready = True
+        if self.on_ready is not None:
+            self.on_ready(self)
         engine = self.engine
         engine.monitor(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         metadata = self._message_metadata(event)
@@ -171,7 +201,8 @@ class Session:
         fresh = pipe is None
         if pipe is None:
             pipe = self.pipe = engine.new_pipe(self.endpoint, self.options)
-            pipe.local_id = self.options[SocketOption.CONNECT_ROUTING_ID]
+            if not self.as_server:  # CONNECT_ROUTING_ID names the peer of a connect() only
+                pipe.local_id = self.options[SocketOption.CONNECT_ROUTING_ID]
         pipe.routing_id = event.identity
         pipe.metadata = metadata
         pipe.peer_socket_type = event.socket_type
@@ -218,14 +249,14 @@ class Session:
         stream = self.stream
         assert pipe is not None and conn is not None and stream is not None
         queue = pipe.outbound
-        count = 0
-        size = 0
-        send = conn.send_message
+        batch = queue.read_batch(PULL_BATCH)
         tracked: list[TrackedMessage] = []
-        while True:
-            msg = queue.read()
-            if msg is None:
+        index, count = 0, len(batch)
+        while index < count:
+            index = conn.send_messages(batch, index)  # plain messages, up to a special one
+            if index == count:
                 break
+            msg = batch[index]
             if type(msg) is SubscriptionMessage:
                 topic = msg[0][1:]
                 if msg[0][:1] == b"\x01":
@@ -233,14 +264,10 @@ class Session:
                 else:
                     conn.send_cancel(topic)
             else:
-                send(msg)
+                conn.send_message(msg)
                 if type(msg) is TrackedMessage:
                     tracked.append(msg)
-            count += 1
-            size += message_size(msg)
-            if count >= PULL_BATCH or size >= PULL_BYTES:
-                self._schedule_pull()  # let other connections run first
-                break
+            index += 1
         out = conn.data_to_send()
         if out:
             stream.write(out)
@@ -248,8 +275,12 @@ class Session:
             stream.when_flushed(msg.tracker._set_done)
         if queue.terminated:
             self._end_of_pipe()
+        elif count == PULL_BATCH or queue.arm():
+            self._schedule_pull()  # more is waiting: come back after other connections ran
 
     def pause_writing(self) -> None:
+        """The peer is not reading what we send: stop pulling messages for it (its input is
+        still read — a requester may keep sending requests it wants served, RFC 28)."""
         self._writing_paused = True
 
     def resume_writing(self) -> None:
@@ -259,8 +290,13 @@ class Session:
         self._schedule_pull()
 
     def _resume_reading(self) -> None:
-        if self.stream is not None and not self.closed:
-            self.stream.resume_reading()
+        stream = self.stream
+        if stream is None or self.closed:
+            return
+        inbound = self._inbound()
+        if inbound is not None and not inbound.check_write():
+            return  # the socket's pipe is still full: it wakes us when it drains
+        stream.resume_reading()
 
     # -- heartbeats ---------------------------------------------------------------------------
 
@@ -316,6 +352,9 @@ class Session:
     # -- ending -------------------------------------------------------------------------------
 
     def _protocol_failure(self, exc: ProtocolError) -> None:
+        if self.ready and isinstance(exc, MessageTooLarge):
+            # A peer that broke a size limit: say which, as for the subscription caps.
+            self.engine.monitor(Event.LIMIT_EXCEEDED, int(exc.limit), self.endpoint)
         if not self.ready:
             self._handshake_failed = True
             if exc.auth_status is not None:

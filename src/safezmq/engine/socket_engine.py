@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..constants import Event, SocketOption
 from ..options import Options
+from ..policy import Policy
 from ..protocol import (
     Connection,
     CookieKeyring,
@@ -26,7 +27,6 @@ from ..protocol import (
 )
 from ..protocol.secret import Secret
 from ..protocol.zap import ZapRequest
-from ..policy import Policy
 from .connecter import Connecter
 from .iothread import LoopRunner
 from .listener import Listener
@@ -37,8 +37,6 @@ from .session import Session
 if TYPE_CHECKING:
     from ..transport.endpoint import Endpoint
 
-#: Byte budget of each pipe direction, on top of the message HWM (1000 x 64 MiB is 64 GiB).
-DEFAULT_PIPE_BYTES = 32 * 1024 * 1024
 #: Cookie keys are replaced this often; a CURVE cookie is valid for one to two periods.
 COOKIE_KEY_PERIOD = 60.0
 
@@ -118,8 +116,9 @@ class SocketEngine:
         return NullMechanism(as_server=as_server, zap=zap)
 
     def new_pipe(self, endpoint: str, options: Options) -> Pipe:
-        inbound = Queue(options[SocketOption.RCVHWM], DEFAULT_PIPE_BYTES)
-        outbound = Queue(options[SocketOption.SNDHWM], DEFAULT_PIPE_BYTES)
+        budget = self.policy.pipe_max_bytes
+        inbound = Queue(options[SocketOption.RCVHWM], budget)
+        outbound = Queue(options[SocketOption.SNDHWM], budget)
         pipe = Pipe(inbound, outbound, endpoint)
         socket = self.socket
         post = socket.mailbox.post

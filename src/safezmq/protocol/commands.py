@@ -7,7 +7,7 @@ A command body is a size-prefixed name of 1-255 ALPHA characters followed by com
 from __future__ import annotations
 
 from ..constants import ProtocolErrorCode
-from .errors import ProtocolError, quote
+from .errors import ProtocolError
 from .frames import Buffer
 
 READY = b"READY"
@@ -38,8 +38,10 @@ def parse_command(body: Buffer) -> tuple[bytes, bytes]:
     size = raw[0]
     name = raw[1 : 1 + size]
     if size == 0 or len(name) < size or not name.isalpha() or not name.isascii():
+        # The body is not quoted: a mangled HELLO carries a PLAIN password, and a secret
+        # must not reach an exception even when the peer garbled it.
         raise ProtocolError(
-            f"malformed command name in {quote(raw)}",
+            f"malformed command name (declared {size} octets in a {len(raw)}-octet command)",
             ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
         )
     return name, raw[1 + size :]

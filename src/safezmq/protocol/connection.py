@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..constants import Errno, ProtocolErrorCode
 from ..error import ZMQError
@@ -33,8 +34,8 @@ from .events import (
 )
 from .frames import (
     COMMAND,
-    MAX_FRAME_SIZE,
     MORE,
+    SHORT_HEADERS,
     Buffer,
     FrameDecoder,
     encode_command,
@@ -132,14 +133,19 @@ class Connection:
         """Feed bytes from the peer.  Returns messages (lists of frames) and events, in order."""
         if self.state is State.CLOSED:
             raise ZMQError(Errno.EFSM, "the connection is closed; discard it")
+        out: list[object] = []
         try:
             if self.state is State.GREETING:
                 rest = self._receive_greeting(bytes(data))
                 if rest is None:
-                    return []
+                    return out
                 data = rest
-            return self._decoder.feed(data)
+            return self._decoder.feed(data, out)
         except ProtocolError as exc:
+            # What was complete before the violation happened (a finished handshake, whole
+            # messages) is handed over with the error: it was accepted, and must not vanish
+            # depending on how TCP happened to cut the bytes.
+            exc.events = out
             self._fail(exc)
             raise
 
@@ -251,7 +257,10 @@ class Connection:
     def _start_traffic(self) -> None:
         decoder = self._decoder
         max_message = self.limits.max_message_size
-        decoder.command_limit = max_message if max_message >= 0 else MAX_FRAME_SIZE
+        command_limit = self.limits.max_traffic_command_size
+        if max_message >= 0:
+            command_limit = min(command_limit, max_message)
+        decoder.command_limit = command_limit
         decoder.accept_messages = True
         codec = self._codec = self.mechanism.traffic_codec()
         if codec is not None:
@@ -296,12 +305,14 @@ class Connection:
     def refuse(self, status: int, reason: bytes) -> AuthenticationFailed:
         """Refuse the client without a ZAP reply (no handler, handler gone or too slow).
 
-        Queues an ERROR with ``reason``, closes the connection, and returns the exception that
-        describes it (for the engine's monitor event)."""
+        Queues an ERROR whose reason is the bare status code (e.g. "500": libzmq reports an
+        authentication failure only for a bare code, and the client need not learn our
+        internals), closes the connection, and returns the exception that describes it, with
+        ``reason``, for the engine's monitor event and logs."""
         if self.state is not State.ZAP_PENDING:
             raise ZMQError(Errno.EFSM, "no ZAP request is pending on this connection")
         exc = AuthenticationFailed(status, reason.decode("ascii", "replace"))
-        self._fail(exc, reason)
+        self._fail(exc)
         return exc
 
     # -- output -------------------------------------------------------------------------------
@@ -326,6 +337,38 @@ class Connection:
         for i, frame in enumerate(frames):
             boxed = codec.box(MORE if i < last else 0, frame)
             self._out += (frame_header(len(boxed)), boxed)
+
+    def send_messages(self, messages: Sequence[Any], start: int = 0) -> int:
+        """Queue ``messages[start:]`` up to the first that is not a plain ``list`` (a special
+        kind the caller handles itself); return its index, or ``len(messages)``.  The hot path
+        of a session: one call per batch rather than one per message."""
+        if self.state is not State.TRAFFIC:
+            raise ZMQError(Errno.EFSM, f"cannot send a message in state {self.state.value}")
+        count = len(messages)
+        if self._codec is not None:
+            for index in range(start, count):
+                frames = messages[index]
+                if type(frames) is not list:
+                    return index
+                self.send_message(frames)
+            return count
+        out = self._out
+        append = out.append
+        short = SHORT_HEADERS
+        for index in range(start, count):
+            frames = messages[index]
+            if type(frames) is not list:
+                return index
+            if len(frames) == 1:  # the common case, inlined: one frame, no MORE
+                body = frames[0]
+                size = body.nbytes if isinstance(body, memoryview) else len(body)
+                append(short[0][size] if size < 256 else frame_header(size, 0))
+                append(body)
+            elif frames:
+                out += encode_message(frames)
+            else:
+                raise ValueError("a message has at least one frame")
+        return count
 
     def send_subscribe(self, topic: bytes) -> None:
         """Subscribe: a SUBSCRIBE command in ZMTP 3.1, a ``\\x01topic`` message in 3.0."""
@@ -367,6 +410,16 @@ class Connection:
             self._out.append(encode_command(body))
 
     # -- state --------------------------------------------------------------------------------
+
+    @property
+    def received_bytes(self) -> int:
+        """Body octets of the messages the last ``receive_data`` returned."""
+        return self._decoder.delivered_bytes
+
+    @property
+    def received_messages(self) -> int:
+        """How many of the items the last ``receive_data`` returned are messages."""
+        return self._decoder.delivered_messages
 
     @property
     def handshake_complete(self) -> bool:

@@ -8,7 +8,7 @@ peer-supplied bytes appear only truncated and escaped.
 
 from __future__ import annotations
 
-from ..constants import Errno, ProtocolErrorCode
+from ..constants import Errno, Limit, ProtocolErrorCode
 
 #: How many bytes of peer-supplied data an error message may quote.
 QUOTE_LIMIT = 32
@@ -38,6 +38,8 @@ class ProtocolError(Exception):
     def __init__(self, reason: str, code: ProtocolErrorCode | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: Events completed by the same ``receive_data`` call before the violation.
+        self.events: list[object] = []
         if code is not None:
             self.code = code
 
@@ -62,9 +64,15 @@ class MechanismMismatch(ProtocolError):
 
 
 class MessageTooLarge(ProtocolError):
-    """A frame header declared more than the configured limits allow (MAXMSGSIZE and friends)."""
+    """A frame header declared more than the configured limits allow (MAXMSGSIZE and friends).
+
+    ``limit`` says which (a ``Limit`` value, for the LIMIT_EXCEEDED monitor event)."""
 
     errno = Errno.EMSGSIZE
+
+    def __init__(self, reason: str, limit: Limit = Limit.MESSAGE_SIZE) -> None:
+        super().__init__(reason)
+        self.limit = limit
 
 
 class AuthenticationFailed(ProtocolError):

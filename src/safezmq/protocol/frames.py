@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..constants import ProtocolErrorCode
+from ..constants import Limit, ProtocolErrorCode
 from .errors import MessageTooLarge, ProtocolError
 from .limits import LARGE_FRAME_THRESHOLD, Limits
 
@@ -31,14 +31,14 @@ Buffer = bytes | bytearray | memoryview
 #: is the one thing on the hot path and a list is the cheapest container Python has.
 Message = list[Buffer]
 
-# Headers of short frames, precomputed: (flags, size) -> 2 octets.
-_SHORT_HEADERS = [[bytes((flags, size)) for size in range(256)] for flags in range(8)]
+#: Headers of short frames, precomputed: [flags][size] -> 2 octets.
+SHORT_HEADERS = [[bytes((flags, size)) for size in range(256)] for flags in range(8)]
 
 
 def frame_header(size: int, flags: int = 0) -> bytes:
     """The flags-and-size header of a frame of ``size`` octets."""
     if size < 256:
-        return _SHORT_HEADERS[flags][size]
+        return SHORT_HEADERS[flags][size]
     return bytes((flags | LONG,)) + size.to_bytes(8, "big")
 
 
@@ -47,7 +47,7 @@ def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
     frame.  Bodies are not copied."""
     out: list[Buffer] = []
     last = len(frames) - 1
-    short = _SHORT_HEADERS
+    short = SHORT_HEADERS
     for i, body in enumerate(frames):
         flags = MORE if i < last else 0
         # A memoryview's len() counts items, not octets (e.g. a view of an array of ints).
@@ -89,6 +89,8 @@ class FrameDecoder:
         "accept_messages",
         "box_overhead",
         "command_limit",
+        "delivered_bytes",
+        "delivered_messages",
         "limits",
         "on_command",
         "unbox",
@@ -116,6 +118,9 @@ class FrameDecoder:
         self._large_need = 0
         self._message: list[Buffer] = []  # frames of the message in progress
         self._message_size = 0
+        #: Messages completed by the last ``feed``, and their body octets (pipe accounting).
+        self.delivered_messages = 0
+        self.delivered_bytes = 0
 
     @property
     def buffered(self) -> int:
@@ -123,9 +128,13 @@ class FrameDecoder:
         large = len(self._large) if self._large is not None else 0
         return len(self._tail) + large + self._message_size
 
-    def feed(self, data: Buffer) -> list[object]:
-        """Decode ``data``; return the messages and command results it completed."""
-        out: list[object] = []
+    def feed(self, data: Buffer, out: list[object] | None = None) -> list[object]:
+        """Decode ``data``; return the messages and command results it completed.  They are
+        appended to ``out`` as they complete, so a caller that passes its own list still has
+        what came before a violation when ``feed`` raises."""
+        if out is None:
+            out = []
+        self.delivered_bytes = self.delivered_messages = 0
         if not isinstance(data, bytes):
             data = bytes(data)
         if self._large is not None:
@@ -157,8 +166,24 @@ class FrameDecoder:
         max_frames = limits.max_message_frames
         message = self._message
         need = 2
+        delivered = count = 0
+        # Fast path for the commonest frame: a short, final, non-command frame that is a whole
+        # message by itself (flags 0).  Safe while no multipart message is half-received, no
+        # codec unboxes, messages are accepted, and MAXMSGSIZE cannot be below 255.
+        short_ok = max_message < 0 or max_message >= 255
+        fast = self.accept_messages and self.unbox is None and not message and short_ok
         while n - pos >= 2:
             flags = data[pos]
+            if flags == 0 and fast:
+                end = pos + 2 + data[pos + 1]
+                if end > n:
+                    need = end - pos
+                    break
+                out.append([data[pos + 2 : end]])
+                delivered += end - pos - 2
+                count += 1
+                pos = end
+                continue
             if flags & LONG:
                 if n - pos < 9:
                     need = 9
@@ -180,7 +205,8 @@ class FrameDecoder:
                     )
                 if size > self.command_limit:
                     raise MessageTooLarge(
-                        f"command of {size} octets exceeds the limit of {self.command_limit}"
+                        f"command of {size} octets exceeds the limit of {self.command_limit}",
+                        Limit.SUBSCRIPTION_BYTES,
                     )
             else:
                 if not self.accept_messages:
@@ -210,14 +236,19 @@ class FrameDecoder:
             body = data[start:end]
             pos = end
             if flags & (COMMAND | MORE) == 0 and self.unbox is None:
-                # The common case, inlined: the last (often only) frame of a message.
+                # The last frame of a message.
                 message.append(body)
                 out.append(message)
+                delivered += self._message_size + size
+                count += 1
                 message = self._message = []
                 self._message_size = 0
             else:
                 self._frame(flags, body, out)
                 message = self._message
+            fast = self.accept_messages and self.unbox is None and not message and short_ok
+        self.delivered_bytes += delivered
+        self.delivered_messages += count
         if pos < n:
             self._tail = bytearray(memoryview(data)[pos:])
             self._need = need
@@ -240,7 +271,8 @@ class FrameDecoder:
                 )
             if len(body) > self.command_limit:
                 raise MessageTooLarge(
-                    f"command of {len(body)} octets exceeds the limit of {self.command_limit}"
+                    f"command of {len(body)} octets exceeds the limit of {self.command_limit}",
+                    Limit.SUBSCRIPTION_BYTES,
                 )
             self.on_command(body, out)
             return
@@ -250,5 +282,7 @@ class FrameDecoder:
             self._message_size += len(body)
         else:
             out.append(message)
+            self.delivered_bytes += self._message_size + len(body)
+            self.delivered_messages += 1
             self._message = []
             self._message_size = 0

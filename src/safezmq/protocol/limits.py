@@ -27,6 +27,11 @@ DEFAULT_MAX_METADATA_SIZE = 16 * 1024
 #: Properties in one metadata list: each costs a dict entry, whatever its size.
 DEFAULT_MAX_METADATA_PROPERTIES = 64
 
+#: A command after the handshake (PING, PONG, SUBSCRIBE, CANCEL).  Only a subscription carries
+#: real data, and a subscriber may hold at most 8 MiB of topics (sockets.pubsub): a larger
+#: SUBSCRIBE is refused from its header, before its body costs a byte.
+DEFAULT_MAX_TRAFFIC_COMMAND_SIZE = 8 * 1024 * 1024 + 16
+
 #: A frame body larger than this is received into a buffer of its own that grows as bytes
 #: arrive (never from the declared size), instead of through the shared read buffer.
 LARGE_FRAME_THRESHOLD = 64 * 1024
@@ -39,6 +44,7 @@ class Limits:
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     max_message_frames: int = DEFAULT_MAX_MESSAGE_FRAMES
     max_handshake_command_size: int = DEFAULT_MAX_HANDSHAKE_COMMAND_SIZE
+    max_traffic_command_size: int = DEFAULT_MAX_TRAFFIC_COMMAND_SIZE
     max_metadata_size: int = DEFAULT_MAX_METADATA_SIZE
     max_metadata_properties: int = DEFAULT_MAX_METADATA_PROPERTIES
 
@@ -46,6 +52,7 @@ class Limits:
         for name in (
             "max_message_frames",
             "max_handshake_command_size",
+            "max_traffic_command_size",
             "max_metadata_size",
             "max_metadata_properties",
         ):

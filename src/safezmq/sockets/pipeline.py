@@ -15,6 +15,7 @@ class Push(Pattern):
     def __init__(self, options: object) -> None:
         super().__init__(options)
         self.lb = LoadBalancer()
+        self.send = self.lb.offer  # type: ignore[method-assign]  # one call less per message
 
     def attach(self, pipe: Pipe) -> bool:
         self.lb.attach(pipe)
@@ -40,6 +41,7 @@ class Pull(Pattern):
     def __init__(self, options: object) -> None:
         super().__init__(options)
         self.fq = FairQueue()
+        self.recv = self.fq.recv  # type: ignore[method-assign]  # one call less per message
 
     def attach(self, pipe: Pipe) -> bool:
         self.fq.attach(pipe)

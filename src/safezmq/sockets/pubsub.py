@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from ..constants import Errno, SocketOption, SocketType
+from ..constants import Errno, Limit, SocketOption, SocketType
 from ..engine.pipe import Message, Pipe, SubscriptionMessage
 from ..error import ZMQError
 from .pattern import Pattern
@@ -26,8 +26,8 @@ MAX_SUBSCRIPTIONS = 65_536
 MAX_SUBSCRIPTION_BYTES = 8 * 1024 * 1024
 
 #: Limit codes carried by a LIMIT_EXCEEDED monitor event.
-LIMIT_SUBSCRIPTIONS = 1
-LIMIT_SUBSCRIPTION_BYTES = 2
+LIMIT_SUBSCRIPTIONS = Limit.SUBSCRIPTIONS
+LIMIT_SUBSCRIPTION_BYTES = Limit.SUBSCRIPTION_BYTES
 
 
 def _subscription(msg: Message) -> tuple[bool, bytes] | None:
@@ -48,11 +48,15 @@ def _subscription(msg: Message) -> tuple[bool, bytes] | None:
 class _Usage:
     """A subscriber's subscription count and bytes (pipe.state of an XPUB's pipes)."""
 
-    __slots__ = ("bytes", "count", "kicked", "requested")
+    __slots__ = ("bytes", "count", "kicked", "pending", "requested", "stalled")
 
     def __init__(self) -> None:
         self.count = 0
         self.bytes = 0
+        #: What this peer sent that the application has yet to receive (an XPUB's), and
+        #: whether reading its pipe stopped because that reached RCVHWM.
+        self.pending: deque[Message] = deque()
+        self.stalled = False
         #: Disconnected for breaking a limit: nothing more is read from it.
         self.kicked = False
         #: XPUB_MANUAL: the topics the peer asked for (they are not in the trie, which holds
@@ -69,7 +73,9 @@ class XPub(Pattern):
         super().__init__(options)
         self.trie: Trie[Pipe] = Trie(counted=False)
         self.dist = Distributor()
-        self.pending: deque[tuple[Message, Pipe]] = deque()
+        #: The pipes with messages for the application, served in turn (RFC 29: XPUB "SHALL
+        #: receive incoming messages from its subscribers using a fair-queuing strategy").
+        self.ready: deque[Pipe] = deque()
         self.manual_pipe: Pipe | None = None
 
     # -- pipes --------------------------------------------------------------------------------
@@ -91,6 +97,7 @@ class XPub(Pattern):
     def terminated(self, pipe: Pipe) -> None:
         usage: _Usage = pipe.state
         self._read(pipe)
+        usage.stalled = False  # what it sent beyond RCVHWM goes with it
         self.dist.detach(pipe)
         if self.manual_pipe is pipe:
             self.manual_pipe = None
@@ -105,14 +112,27 @@ class XPub(Pattern):
             gone = self.trie.remove_pipe(pipe, every=bool(self.options[SocketOption.XPUB_VERBOSER]))
         if self.delivers:
             for topic in gone:
-                self.pending.append(([b"\x00" + topic], pipe))
+                self._deliver(pipe, [b"\x00" + topic])
+
+    def _deliver(self, pipe: Pipe, msg: Message) -> None:
+        pending = pipe.state.pending
+        if not pending:
+            self.ready.append(pipe)
+        pending.append(msg)
 
     def _read(self, pipe: Pipe) -> None:
+        usage: _Usage = pipe.state
+        limit = self.options[SocketOption.RCVHWM] if self.delivers else 0
         while True:
-            if pipe.state.kicked:
+            if usage.kicked:
                 # Dropped for breaking a limit (perhaps just now, by the loop below, or we are
                 # called again from terminated() inside that kick): ignore the rest.  Reading
                 # on would charge, kick and re-enter once per queued message (recursion).
+                return
+            if limit and len(usage.pending) >= limit:
+                # The application is not receiving: leave the rest in the pipe (which then
+                # fills, and the peer is slowed down) rather than hold it here without bound.
+                usage.stalled = True  # recv() reads on
                 return
             msg = pipe.read()
             if msg is None:
@@ -120,7 +140,7 @@ class XPub(Pattern):
             sub = _subscription(msg)
             if sub is None:
                 if self.delivers:
-                    self.pending.append((msg, pipe))  # upstream data from an XSUB
+                    self._deliver(pipe, msg)  # upstream data from an XSUB
                 continue
             subscribe, topic = sub
             if self.options[SocketOption.XPUB_MANUAL]:
@@ -132,7 +152,7 @@ class XPub(Pattern):
                 elif not subscribe and topic in requested:
                     requested.discard(topic)
                     self._refund(pipe, topic)
-                self.pending.append((msg, pipe))
+                self._deliver(pipe, msg)
                 continue
             if subscribe:
                 first = not self.trie.subscribed(topic)
@@ -154,14 +174,22 @@ class XPub(Pattern):
                     last = not self.trie.subscribed(topic)
                     notify = last or bool(self.options[SocketOption.XPUB_VERBOSER])
             if notify and self.delivers:
-                self.pending.append(([bytes(msg[0])], pipe))
+                self._deliver(pipe, [bytes(msg[0])])
+
+    def _caps(self) -> tuple[int, int]:
+        """The subscription caps: the context's policy, or the module defaults."""
+        policy = getattr(getattr(self.host, "context", None), "policy", None)
+        if policy is None:
+            return MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTION_BYTES
+        return policy.max_subscriptions, policy.max_subscription_bytes
 
     def _charge(self, pipe: Pipe, topic: bytes) -> bool:
         usage: _Usage = pipe.state
-        if usage.count + 1 > MAX_SUBSCRIPTIONS:
+        max_count, max_bytes = self._caps()
+        if usage.count + 1 > max_count:
             self._kick(pipe, LIMIT_SUBSCRIPTIONS)
             return False
-        if usage.bytes + len(topic) > MAX_SUBSCRIPTION_BYTES:
+        if usage.bytes + len(topic) > max_bytes:
             self._kick(pipe, LIMIT_SUBSCRIPTION_BYTES)
             return False
         usage.count += 1
@@ -210,15 +238,23 @@ class XPub(Pattern):
         return True
 
     def recv(self) -> tuple[Message, Pipe | None] | None:
-        if not self.pending:
+        ready = self.ready
+        if not ready:
             return None
-        msg, pipe = self.pending.popleft()
+        pipe = ready.popleft()
+        usage: _Usage = pipe.state
+        msg = usage.pending.popleft()
+        if usage.pending:
+            ready.append(pipe)  # its next message after the other peers' (fair queuing)
+        if usage.stalled:
+            usage.stalled = False
+            self._read(pipe)
         if self.options[SocketOption.XPUB_MANUAL]:
             self.manual_pipe = pipe
         return msg, pipe
 
     def has_in(self) -> bool:
-        return bool(self.pending)
+        return bool(self.ready)
 
     def has_out(self) -> bool:
         if not self.options[SocketOption.XPUB_NODROP]:

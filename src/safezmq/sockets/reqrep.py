@@ -72,6 +72,8 @@ class Req(Dealer):
         self.receiving = False  # a request is out; its reply is awaited
         self.reply_pipe: Pipe | None = None
         self.request_id = int.from_bytes(os.urandom(4), "little")
+        #: The reply has_in() found (see there); recv() hands it over.
+        self._reply: tuple[Message, Pipe | None] | None = None
 
     def send(self, msg: Message) -> bool:
         if self.receiving and not self.options[SocketOption.REQ_RELAXED]:
@@ -92,6 +94,7 @@ class Req(Dealer):
         self.request_id = request_id
         self.reply_pipe = pipe
         self.receiving = True
+        self._reply = None  # (REQ_RELAXED) a reply found for the previous request is stale
         return True
 
     def recv(self) -> tuple[Message, Pipe | None] | None:
@@ -99,6 +102,14 @@ class Req(Dealer):
             raise ZMQError(
                 Errno.EFSM, "a REQ socket must send a request before it can receive a reply"
             )
+        got, self._reply = self._reply or self._next_reply(), None
+        if got is not None:
+            self.receiving = False
+            self.reply_pipe = None
+        return got
+
+    def _next_reply(self) -> tuple[Message, Pipe | None] | None:
+        """The reply to the current request, dropping anything else before it."""
         correlate = self.options[SocketOption.REQ_CORRELATE]
         while True:
             got = self.fq.recv()
@@ -115,12 +126,17 @@ class Req(Dealer):
                 if len(msg) < 2 or msg[0] != b"":
                     continue  # RFC 28: a reply without the delimiter is discarded
                 body = msg[1:]
-            self.receiving = False
-            self.reply_pipe = None
             return body, pipe
 
     def has_in(self) -> bool:
-        return self.receiving and super().has_in()
+        # POLLIN must mean that recv() has a reply, not merely that something arrived (a
+        # stale reply with REQ_CORRELATE, one from another peer): poll() would say "readable"
+        # and recv() then block.  So look for the reply now and keep it.
+        if not self.receiving:
+            return False
+        if self._reply is None:
+            self._reply = self._next_reply()
+        return self._reply is not None
 
     def has_out(self) -> bool:
         if self.receiving and not self.options[SocketOption.REQ_RELAXED]:
@@ -137,6 +153,8 @@ class Rep(Pattern):
         super().__init__(options)
         self.fq = FairQueue()
         self.serving: tuple[Message, Pipe] | None = None
+        #: The request has_in() found (envelope, body, pipe); recv() hands it over.
+        self._request: tuple[Message, Message, Pipe] | None = None
 
     def attach(self, pipe: Pipe) -> bool:
         self.fq.attach(pipe)
@@ -154,6 +172,15 @@ class Rep(Pattern):
             raise ZMQError(
                 Errno.EFSM, "a REP socket must send the reply before receiving another request"
             )
+        got, self._request = self._request or self._next_request(), None
+        if got is None:
+            return None
+        envelope, body, pipe = got
+        self.serving = (envelope, pipe)
+        return body, pipe
+
+    def _next_request(self) -> tuple[Message, Message, Pipe] | None:
+        """The next well-formed request (malformed ones are dropped on the way)."""
         while True:
             got = self.fq.recv()
             if got is None:
@@ -165,8 +192,7 @@ class Rep(Pattern):
                 continue  # RFC 28: a request without an envelope delimiter is discarded
             if bottom == len(msg) - 1:
                 continue  # nothing after the delimiter: not a request
-            self.serving = (msg[: bottom + 1], pipe)
-            return msg[bottom + 1 :], pipe
+            return msg[: bottom + 1], msg[bottom + 1 :], pipe
 
     def send(self, msg: Message) -> bool:
         if self.serving is None:
@@ -181,7 +207,12 @@ class Rep(Pattern):
         return True
 
     def has_in(self) -> bool:
-        return self.serving is None and self.fq.has_in()
+        # As REQ's: POLLIN means a well-formed request is there, not a malformed one.
+        if self.serving is not None:
+            return False
+        if self._request is None:
+            self._request = self._next_request()
+        return self._request is not None
 
     def has_out(self) -> bool:
         return self.serving is not None

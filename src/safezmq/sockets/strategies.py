@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.pipe import Message, Pipe
+from ..engine.pipe import Message, Pipe, message_size
 
 
 class LoadBalancer:
@@ -53,13 +53,13 @@ class LoadBalancer:
     def send(self, msg: Message) -> Pipe | None:
         """Write ``msg`` to the next pipe that has room; the pipe, or None if none has."""
         pipes = self.pipes
+        nbytes = len(msg[0]) if len(msg) == 1 else message_size(msg)
         while self._active:
             current = self._current
             if current >= self._active:
                 current = 0
             pipe = pipes[current]
-            if pipe.check_write():
-                pipe.write(msg)
+            if pipe.outbound.offer(msg, nbytes):
                 self._current = current + 1 if current + 1 < self._active else 0
                 return pipe
             # Full: park it past the active range until it signals room again.
@@ -67,6 +67,10 @@ class LoadBalancer:
             pipes[current], pipes[self._active] = pipes[self._active], pipes[current]
             self._current = current if current < self._active else 0
         return None
+
+    def offer(self, msg: Message) -> bool:
+        """``send`` for callers that only need to know whether it went."""
+        return self.send(msg) is not None
 
     def has_out(self) -> bool:
         pipes = self.pipes
@@ -132,7 +136,7 @@ class FairQueue:
             if current >= self._active:
                 current = 0
             pipe = pipes[current]
-            msg = pipe.read()
+            msg = pipe.inbound.read()
             if msg is not None:
                 nxt = current + 1
                 self._current = nxt if nxt < self._active else 0

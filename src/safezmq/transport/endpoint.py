@@ -19,8 +19,10 @@ from ..error import ZMQError
 TRANSPORTS = ("tcp", "ipc", "inproc")
 #: libzmq transports safezmq does not speak (yet), with why.
 UNSUPPORTED = {
-    "pgm": "PGM multicast needs an explicit opt-in and is not available yet",
-    "epgm": "EPGM multicast needs an explicit opt-in and is not available yet",
+    "pgm": "PGM multicast is not available in safezmq (and carries no security: prefer "
+    "CURVE over tcp)",
+    "epgm": "EPGM multicast is not available in safezmq (and carries no security: prefer "
+    "CURVE over tcp)",
     "ws": "WebSocket transport is not supported",
     "wss": "WebSocket transport is not supported",
     "tipc": "TIPC transport is not supported",
@@ -127,7 +129,7 @@ def _host_port(endpoint: str, text: str, *, allow_wildcard_port: bool) -> tuple[
         if not allow_wildcard_port:
             raise _fail(Errno.EINVAL, endpoint, "connect needs a port number, not a wildcard")
         return host, 0
-    if not port_text.isdigit():
+    if not (port_text.isascii() and port_text.isdigit()):  # "²" is a digit to str.isdigit
         raise _fail(Errno.EINVAL, endpoint, f"port {port_text!r} is not a number")
     port = int(port_text)
     if not 1 <= port <= 65535:

@@ -85,8 +85,9 @@ class Registry:
                 )
             rcvhwm = binder.options[SocketOption.RCVHWM] if binder is not None else _DEFAULT_RCVHWM
             sndhwm = binder.options[SocketOption.SNDHWM] if binder is not None else _DEFAULT_RCVHWM
-            to_binder = Queue(_sum_hwm(sock.options[SocketOption.SNDHWM], rcvhwm))
-            to_connecter = Queue(_sum_hwm(sndhwm, sock.options[SocketOption.RCVHWM]))
+            budget = sock.context.policy.pipe_max_bytes
+            to_binder = Queue(_sum_hwm(sock.options[SocketOption.SNDHWM], rcvhwm), budget)
+            to_connecter = Queue(_sum_hwm(sndhwm, sock.options[SocketOption.RCVHWM]), budget)
             pipe_c = Pipe(to_connecter, to_binder, endpoint)
             pipe_b = Pipe(to_binder, to_connecter, endpoint)
             pipe_c.local_id = sock.options[SocketOption.CONNECT_ROUTING_ID]

@@ -60,18 +60,23 @@ def resolve_bind_host(endpoint: Endpoint, ipv6: bool) -> tuple[int, str]:
     return socket.AF_INET, host
 
 
+def configure_buffers(sock: socket.socket, options: Options) -> None:
+    """SNDBUF/RCVBUF, set before listen() or connect() as libzmq does: the TCP window is
+    negotiated at connection time, and shrinking it afterwards stalls the connection."""
+    for opt, name in (
+        (SocketOption.SNDBUF, socket.SO_SNDBUF),
+        (SocketOption.RCVBUF, socket.SO_RCVBUF),
+    ):
+        if options[opt] >= 0:
+            sock.setsockopt(socket.SOL_SOCKET, name, options[opt])
+
+
 def configure(sock: socket.socket, options: Options) -> None:
     """Apply the per-connection TCP options libzmq applies."""
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         pass
-    for opt, level, name in (
-        (SocketOption.SNDBUF, socket.SOL_SOCKET, socket.SO_SNDBUF),
-        (SocketOption.RCVBUF, socket.SOL_SOCKET, socket.SO_RCVBUF),
-    ):
-        if options[opt] >= 0:
-            sock.setsockopt(level, name, options[opt])
     keepalive = options[SocketOption.TCP_KEEPALIVE]
     if keepalive >= 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, keepalive)
@@ -95,6 +100,7 @@ def listen(endpoint: Endpoint, options: Options) -> tuple[socket.socket, str]:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        configure_buffers(sock, options)  # accepted connections inherit them
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((host, endpoint.port))
@@ -128,6 +134,7 @@ async def connect(
             if endpoint.source is not None:
                 src_host, src_port = endpoint.source
                 sock.bind(("" if src_host == "*" else src_host, src_port))
+            configure_buffers(sock, options)
             configure(sock, options)
             timeout = options[SocketOption.CONNECT_TIMEOUT]
             connecting = loop.sock_connect(sock, address)
