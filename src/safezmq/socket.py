@@ -259,7 +259,15 @@ class Socket(SocketCore, AttributeOptions):
     ) -> MessageTracker | None:
         """Send one frame; with SNDMORE, more frames of the same message follow."""
         if type(data) is bytes and not flags and not track and not self._tx:
-            self._send_message([data])  # the common case: one immutable frame, nothing queued
+            # The common case (one immutable frame, nothing queued), with the socket core's
+            # steps inlined while there are no commands to process: this is the hot path.
+            msg = [data]
+            if not self._closed:
+                mailbox = self.mailbox
+                idle = not (mailbox._signaled or mailbox._items or self._ctx_terminated)
+                if idle and self.pattern.send(msg):
+                    return None
+            self._send_message(msg)
             return None
         if routing_id is not None or group is not None:
             raise ZMQError(Errno.ENOTSUP, "routing_id/group are for draft sockets (unsupported)")
@@ -333,7 +341,15 @@ class Socket(SocketCore, AttributeOptions):
         """Receive one frame (bytes, or a Frame with ``copy=False``)."""
         rx = self._rx
         if rx is None:
-            msg, pipe = self._recv_message(flags)
+            got = None
+            if not self._closed and not self._conflate:
+                # The socket core's steps inlined while there are no commands to process.
+                mailbox = self.mailbox
+                if not (mailbox._signaled or mailbox._items or self._ctx_terminated):
+                    got = self.pattern.recv()
+                    if got is not None and type(got[0]) is not list:
+                        got = self._received(got)  # a tracked message: release its tracker
+            msg, pipe = got if got is not None else self._recv_message(flags)
             if len(msg) == 1:
                 data = msg[0]
                 if copy:

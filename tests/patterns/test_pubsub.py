@@ -575,9 +575,8 @@ def test_too_many_subscriptions_disconnects_the_subscriber(
     endpoints: Endpoints,
     transport: str,
     kind: int,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pubsub, "MAX_SUBSCRIPTIONS", 50)
+    ctx.policy = ctx.policy.relax(max_subscriptions=50)  # the caps are policy fields
     flood = [b"t%d" % i for i in range(51)]
     _flood_and_check(ctx, endpoints(transport), flood, pubsub.LIMIT_SUBSCRIPTIONS, kind)
 
@@ -589,9 +588,8 @@ def test_too_many_subscription_bytes_disconnects_the_subscriber(
     endpoints: Endpoints,
     transport: str,
     kind: int,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pubsub, "MAX_SUBSCRIPTION_BYTES", 1000)
+    ctx.policy = ctx.policy.relax(max_subscription_bytes=1000)
     flood = [b"%03d" % i + b"z" * 97 for i in range(11)]  # 11 x 100 bytes
     _flood_and_check(ctx, endpoints(transport), flood, pubsub.LIMIT_SUBSCRIPTION_BYTES, kind)
 
@@ -666,11 +664,11 @@ def test_huge_topic_subscribe_and_cancel_is_cheap(ctx: zmq.Context) -> None:
     assert elapsed < 20, elapsed  # generous: seconds, not the minutes of a per-octet walk
 
 
-def test_subscription_bomb_in_one_burst(ctx: zmq.Context, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_subscription_bomb_in_one_burst(ctx: zmq.Context) -> None:
     """Far more subscriptions than allowed, all queued before the publisher looks: it drops
     the peer once (one event), ignores the rest of the burst without recursing per message,
     and does not keep the dropped peer's pipe."""
-    monkeypatch.setattr(pubsub, "MAX_SUBSCRIPTIONS", 5)
+    ctx.policy = ctx.policy.relax(max_subscriptions=5)
     pub, address = bound(ctx, zmq.XPUB, "inproc://bomb")
     monitor = pub.get_monitor_socket(zmq.EVENT_LIMIT_EXCEEDED)
     bad = make(ctx, zmq.SUB)

@@ -73,6 +73,12 @@ class RawSession:
         engine.attach_pipe(pipe)
         self.stream.start()
 
+    def get_buffer(self) -> memoryview | None:
+        return None  # raw chunks are delivered as read
+
+    def buffer_updated(self, nbytes: int) -> None:  # pragma: no cover - never asked for
+        raise AssertionError("RawSession reads with recv()")
+
     def data_received(self, data: bytes) -> None:
         pipe = self.pipe
         if pipe is None or self._lingering:

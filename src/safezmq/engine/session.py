@@ -108,6 +108,29 @@ class Session:
             self._deliver_before_failure(exc.events)
             self._protocol_failure(exc)
             return
+        self._handle(events)
+
+    def get_buffer(self) -> memoryview | None:
+        """Stream asks where to receive: straight into a large frame's body, when one is
+        arriving (saves a copy of every large message)."""
+        conn = self.conn
+        return None if conn is None or self.closed else conn.receive_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        conn = self.conn
+        assert conn is not None
+        self._last_rx = self.loop.time()
+        try:
+            events = conn.buffer_received(nbytes)
+        except ProtocolError as exc:
+            self._deliver_before_failure(exc.events)
+            self._protocol_failure(exc)
+            return
+        self._handle(events)
+
+    def _handle(self, events: list[object]) -> None:
+        conn = self.conn
+        assert conn is not None
         inbound = self._inbound()
         if inbound is not None and conn.received_messages == len(events):
             if events:  # only messages (the usual case): hand them over in one go

@@ -40,6 +40,7 @@ from .frames import (
     FrameDecoder,
     encode_command,
     encode_message,
+    encode_small_messages,
     frame_header,
 )
 from .greeting import (
@@ -145,6 +146,25 @@ class Connection:
             # What was complete before the violation happened (a finished handshake, whole
             # messages) is handed over with the error: it was accepted, and must not vanish
             # depending on how TCP happened to cut the bytes.
+            exc.events = out
+            self._fail(exc)
+            raise
+
+    def receive_buffer(self) -> memoryview | None:
+        """A buffer to receive the next octets into directly (``recv_into``), when that saves
+        a copy — the body of a large frame in progress — else None (use ``receive_data``)."""
+        if self.state is not State.TRAFFIC:
+            return None
+        return self._decoder.receive_buffer()
+
+    def buffer_received(self, nbytes: int) -> list[object]:
+        """``nbytes`` octets were received into ``receive_buffer()``: like ``receive_data``."""
+        if self.state is State.CLOSED:
+            raise ZMQError(Errno.EFSM, "the connection is closed; discard it")
+        out: list[object] = []
+        try:
+            return self._decoder.buffer_received(nbytes, out)
+        except ProtocolError as exc:
             exc.events = out
             self._fail(exc)
             raise
@@ -353,6 +373,11 @@ class Connection:
                 self.send_message(frames)
             return count
         out = self._out
+        if start == 0 and count > 8:
+            wire = encode_small_messages(messages)
+            if wire is not None:  # every message one small frame: encoded without a loop
+                out.append(wire)
+                return count
         append = out.append
         short = SHORT_HEADERS
         for index in range(start, count):

@@ -9,6 +9,9 @@ declares 2^63 octets is an error, and one that declares 60 MiB and sends 1 KiB h
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any
 
 from ..constants import Limit, ProtocolErrorCode
 from .errors import MessageTooLarge, ProtocolError
@@ -57,10 +60,86 @@ def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
     return out
 
 
+_SMALL_HEADER = SHORT_HEADERS[0].__getitem__
+_first_frame = itemgetter(0)
+
+
+def encode_small_messages(messages: Sequence[Any]) -> bytes | None:
+    """The wire form of a batch of messages that are all one ``bytes`` frame of under 256
+    octets (the commonest traffic), built with C-level loops only; None if any message is
+    not like that (the caller then encodes message by message)."""
+    if set(map(type, messages)) != {list} or set(map(len, messages)) != {1}:
+        return None
+    bodies = list(map(_first_frame, messages))
+    if set(map(type, bodies)) != {bytes}:
+        return None
+    sizes = list(map(len, bodies))
+    if max(sizes) > 255:
+        return None
+    return b"".join(chain.from_iterable(zip(map(_SMALL_HEADER, sizes), bodies, strict=True)))
+
+
 def encode_command(body: Buffer) -> bytes:
     """A command frame (header and body joined: commands are small and sent rarely)."""
     raw = bytes(body)
     return frame_header(len(raw), COMMAND) + raw
+
+
+#: The first chunk of a large body: small, so a header that lies about its size costs little.
+_FIRST_CHUNK = 4096
+
+
+class LargeBody:
+    """The body of a large frame while it arrives, in chunks that double in size (each as
+    large as all before it), so memory follows the octets received — never the declared
+    size — and nothing is copied twice: the kernel can write straight into ``space()``."""
+
+    __slots__ = ("_chunks", "_fill", "allocated", "received", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.received = 0
+        self.allocated = 0
+        self._chunks: list[bytearray] = []
+        self._fill = 0  # octets used in the last chunk
+
+    @property
+    def complete(self) -> bool:
+        return self.received >= self.size
+
+    def space(self) -> memoryview:
+        """The free part of the current chunk (a new one is started when it is full)."""
+        if not self._chunks or self._fill == len(self._chunks[-1]):
+            remaining = self.size - self.received
+            chunk = bytearray(min(remaining, max(_FIRST_CHUNK, self.received)))
+            self._chunks.append(chunk)
+            self.allocated += len(chunk)
+            self._fill = 0
+        return memoryview(self._chunks[-1])[self._fill :]
+
+    def filled(self, nbytes: int) -> None:
+        self._fill += nbytes
+        self.received += nbytes
+
+    def take(self, data: Buffer) -> int:
+        """Copy what ``data`` holds of the body; return how many octets were used."""
+        view = memoryview(data)
+        used = 0
+        while used < len(view) and not self.complete:
+            space = self.space()
+            n = min(len(space), len(view) - used)
+            space[:n] = view[used : used + n]
+            self.filled(n)
+            used += n
+        return used
+
+    def body(self) -> Buffer:
+        """The whole body: the only chunk itself, or the chunks joined (one copy)."""
+        chunks = self._chunks
+        self._chunks = []
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
 
 
 class FrameDecoder:
@@ -81,7 +160,6 @@ class FrameDecoder:
     __slots__ = (
         "_large",
         "_large_flags",
-        "_large_need",
         "_message",
         "_message_size",
         "_need",
@@ -113,9 +191,8 @@ class FrameDecoder:
         # octet at a time costs linear, not quadratic, work.
         self._tail = bytearray()
         self._need = 0
-        self._large: bytearray | None = None  # body of a large frame, as it arrives
+        self._large: LargeBody | None = None  # body of a large frame, as it arrives
         self._large_flags = 0
-        self._large_need = 0
         self._message: list[Buffer] = []  # frames of the message in progress
         self._message_size = 0
         #: Messages completed by the last ``feed``, and their body octets (pipe accounting).
@@ -125,7 +202,7 @@ class FrameDecoder:
     @property
     def buffered(self) -> int:
         """Bytes held for incomplete frames and the message in progress."""
-        large = len(self._large) if self._large is not None else 0
+        large = self._large.received if self._large is not None else 0
         return len(self._tail) + large + self._message_size
 
     def feed(self, data: Buffer, out: list[object] | None = None) -> list[object]:
@@ -137,17 +214,14 @@ class FrameDecoder:
         self.delivered_bytes = self.delivered_messages = 0
         if not isinstance(data, bytes):
             data = bytes(data)
-        if self._large is not None:
-            need = self._large_need
-            if len(data) < need:
-                self._large += data
-                self._large_need = need - len(data)
+        large = self._large
+        if large is not None:
+            used = large.take(data)
+            if not large.complete:
                 return out
-            large = self._large
-            large += memoryview(data)[:need]
-            data = data[need:]
             self._large = None
-            self._frame(self._large_flags, large, out)
+            self._frame(self._large_flags, large.body(), out)
+            data = data[used:]
         tail = self._tail
         if tail:
             tail += data
@@ -225,11 +299,12 @@ class FrameDecoder:
             end = start + size
             if end > n:
                 if size >= LARGE_FRAME_THRESHOLD:
-                    # Receive the body into a buffer of its own, grown by what arrives.
-                    large = bytearray(memoryview(data)[start:])
-                    self._large = large
+                    # Receive the body into buffers of its own, grown by what arrives.
+                    self._large = LargeBody(size)
+                    self._large.take(memoryview(data)[start:])
                     self._large_flags = flags
-                    self._large_need = size - len(large)
+                    self.delivered_bytes += delivered
+                    self.delivered_messages += count
                     return
                 need = end - pos
                 break
@@ -252,6 +327,25 @@ class FrameDecoder:
         if pos < n:
             self._tail = bytearray(memoryview(data)[pos:])
             self._need = need
+
+    def receive_buffer(self) -> memoryview | None:
+        """Where the next octets should be received (``recv_into``) to land directly in the
+        body of a large frame, or None when ordinary reads are better."""
+        large = self._large
+        return None if large is None else large.space()
+
+    def buffer_received(self, nbytes: int, out: list[object] | None = None) -> list[object]:
+        """``nbytes`` octets were received into ``receive_buffer()``."""
+        if out is None:
+            out = []
+        self.delivered_bytes = self.delivered_messages = 0
+        large = self._large
+        assert large is not None
+        large.filled(nbytes)
+        if large.complete:
+            self._large = None
+            self._frame(self._large_flags, large.body(), out)
+        return out
 
     def _frame(self, flags: int, body: Buffer, out: list[object]) -> None:
         """Handle one complete wire frame."""

@@ -34,6 +34,10 @@ Buffer = bytes | bytearray | memoryview
 class StreamHandler(Protocol):
     def data_received(self, data: bytes) -> None: ...
 
+    def get_buffer(self) -> memoryview | None: ...
+
+    def buffer_updated(self, nbytes: int) -> None: ...
+
     def connection_lost(self, exc: BaseException | None) -> None: ...
 
     def pause_writing(self) -> None: ...
@@ -94,18 +98,31 @@ class Stream:
         return self._reading
 
     def _on_readable(self) -> None:
+        handler = self.handler
+        buffer = handler.get_buffer()
         try:
-            data = self.sock.recv(READ_SIZE)
+            if buffer is not None:  # the handler wants these octets in a buffer of its own
+                nbytes = self.sock.recv_into(buffer)
+                data = b""
+            else:
+                data = self.sock.recv(READ_SIZE)
+                nbytes = len(data)
         except _RETRY:
             return
         except OSError as exc:
             self._lose(exc)
             return
-        if not data:
+        finally:
+            if buffer is not None:
+                buffer.release()
+        if not nbytes:
             self._lose(None)
             return
         try:
-            self.handler.data_received(data)
+            if buffer is not None:
+                handler.buffer_updated(nbytes)
+            else:
+                handler.data_received(data)
         except Exception as exc:  # a bug in the handler must not kill the loop
             self._lose(exc)
             raise
