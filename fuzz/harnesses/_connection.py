@@ -67,6 +67,7 @@ from ._util import (
     SMALL,
     Reader,
     buffer_cap,
+    check_large_allocation,
     check_protocol_error,
     over_cap,
     split,
@@ -272,8 +273,9 @@ class Feeder:
             return self._failure(exc, before)
         assert conn.state is not State.CLOSED
         assert conn.buffered <= self.fed, (conn.buffered, self.fed)
+        decoder = getattr(conn, "_decoder", None)
+        check_large_allocation(decoder)
         if self.cap is not None:
-            decoder = getattr(conn, "_decoder", None)
             assert conn.buffered <= self.cap, over_cap(decoder, conn.buffered, self.cap)
         return self._sent()
 

@@ -58,6 +58,32 @@ def over_cap(decoder: object, buffered: int, cap: int) -> str:
     return text
 
 
+#: What a large frame's body may allocate beyond twice what arrived (its first chunk).
+LARGE_FIRST_CHUNK = 4096
+
+
+def large_remaining(decoder: object) -> int:
+    """Octets still missing from the large frame the decoder is receiving (0 if none)."""
+    large = getattr(decoder, "_large", None)
+    if large is None:
+        return 0
+    if hasattr(large, "size"):  # a LargeBody
+        return int(large.size - large.received)
+    return int(getattr(decoder, "_large_need", 0))
+
+
+def check_large_allocation(decoder: object) -> None:
+    """A large body's memory follows what arrived, never the declared size: at most twice the
+    octets received plus a first chunk."""
+    large = getattr(decoder, "_large", None)
+    allocated = getattr(large, "allocated", None)
+    if allocated is not None:
+        received = large.received  # type: ignore[union-attr]
+        assert allocated <= 2 * received + LARGE_FIRST_CHUNK, (
+            f"a large frame allocated {allocated} octets for {received} received"
+        )
+
+
 class Reader:
     """Consumes structured values from the front of fuzz bytes; past the end it yields zeros
     (so every input is valid and a shorter input is a prefix of a longer one's meaning)."""

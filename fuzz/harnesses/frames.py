@@ -24,7 +24,15 @@ import itertools
 from safezmq.protocol import Limits, ProtocolError
 from safezmq.protocol.frames import COMMAND, MAX_FRAME_SIZE, MORE, Buffer, FrameDecoder
 
-from ._util import LIMITS, Reader, buffer_cap, over_cap, split
+from ._util import (
+    LIMITS,
+    Reader,
+    buffer_cap,
+    check_large_allocation,
+    large_remaining,
+    over_cap,
+    split,
+)
 
 TOY_OVERHEAD = 1
 #: The largest remainder of a large frame that bit 6 completes with zeros.
@@ -78,9 +86,8 @@ def run(
     pieces = list(pieces)
     for i in itertools.count():
         if i == len(pieces):
-            # The decoder's private count of what a large frame still lacks: only a harness
-            # may look.  Four calls, so that the large-frame path sees partial feeds too.
-            need = decoder._large_need if complete and decoder._large is not None else 0
+            # Four calls, so that the large-frame path sees partial feeds too.
+            need = large_remaining(decoder) if complete else 0
             if not 0 < need <= COMPLETE_MAX:
                 break  # (a frame of gigabytes is allowed without MAXMSGSIZE: not completed)
             pieces += [bytes(len(c)) for c in split(bytes(need), 2, need // 4)]
@@ -104,6 +111,7 @@ def run(
                 assert len(item[1]) <= max(decoder.command_limit, limits.max_handshake_command_size)
         items += got
         assert decoder.buffered <= fed, (decoder.buffered, fed)
+        check_large_allocation(decoder)
         if cap is not None:
             assert decoder.buffered <= cap, over_cap(decoder, decoder.buffered, cap)
     return items, None, decoder.buffered

@@ -13,7 +13,10 @@ Each (option, value) is applied to a fresh ``Options`` (``set`` then ``get``) an
 as pyzmq's does).
 
 Properties: only the exceptions above; a value that was accepted reads back without error
-(unless the option is write-only, a ZMQError) and, for plain integer options, as it was given.
+(unless the option is write-only, a ZMQError) and, for plain integer options, as it was given;
+and whatever values were accepted, the engine can build a connection from the options (as
+``SocketEngine.new_connection`` does at connect and accept time), failing only with its own
+documented CURVE configuration errors (a missing or mismatched key).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from __future__ import annotations
 import array
 import atexit
 import struct
+from types import SimpleNamespace
 from typing import Any
 
 import safezmq
 from safezmq.constants import SocketOption, SocketType
 from safezmq.error import ZMQError
 from safezmq.options import SPECS, Options
+from safezmq.protocol import CookieKeyring
 
 from ._util import Reader
 
@@ -86,8 +91,12 @@ def read_option(reader: Reader) -> int:
     return int.from_bytes(reader.take(2), "big", signed=True)
 
 
-def check_options(socket_type: SocketType, option: int, value: Any) -> None:
-    options = Options(socket_type)
+def check_options(
+    socket_type: SocketType, option: int, value: Any, options: Options | None = None
+) -> None:
+    """Set ``option`` on ``options`` (a fresh one by default) and read it back."""
+    if options is None:
+        options = Options(socket_type)
     try:
         options.set(option, value)
     except (ZMQError, TypeError):
@@ -101,6 +110,25 @@ def check_options(socket_type: SocketType, option: int, value: Any) -> None:
     plain_int = type(value) is int and not isinstance(spec and spec.default, (bytes, tuple))
     if plain_int and opt != SocketOption.HEARTBEAT_TTL:
         assert got == value, (opt.name, value, got)
+
+
+def check_connection(socket_type: SocketType, options: Options) -> None:
+    """The engine builds a Connection from options the way ``SocketEngine.new_connection``
+    does (its own method, run on a stand-in for the engine)."""
+    from safezmq.engine.socket_engine import SocketEngine
+
+    engine: Any = SimpleNamespace(
+        socket=SimpleNamespace(socket_type_name=socket_type.name.encode()),
+        _keyring=CookieKeyring(),
+        zap=None,
+    )
+    engine._mechanism = lambda o, as_server: SocketEngine._mechanism(engine, o, as_server)
+    for as_server in (False, True):
+        try:
+            SocketEngine.new_connection(engine, options, as_server, "127.0.0.1")
+        except ValueError as exc:
+            # The engine's own refusals of an incomplete or inconsistent CURVE setup.
+            assert "CURVE" in str(exc), f"accepted options cannot make a connection: {exc}"
 
 
 _context: safezmq.Context | None = None
@@ -155,13 +183,17 @@ def check_socket(socket_type: SocketType, option: int, value: Any) -> None:
 def check(data: bytes) -> None:
     reader = Reader(data)
     socket_type = TYPES[reader.byte() % len(TYPES)]
+    options = Options(socket_type)  # every value of this input, set in turn
     for _ in range(8):
         if reader.exhausted:
             break
         option = read_option(reader)
         value = read_value(reader)
         check_options(socket_type, option, value)
+        check_options(socket_type, option, value, options)
         check_socket(socket_type, option, value)
+    if socket_type != SocketType.STREAM:  # (STREAM speaks raw TCP, no ZMTP Connection)
+        check_connection(socket_type, options)
 
 
 def test_one_input(data: bytes) -> None:

@@ -182,6 +182,7 @@ class Socket(_SyncSocket):
         self._recv_waiters = _Waiters()
         self._send_waiters = _Waiters()
         self._wake_pending = False
+        self._waking = False  # inside _wake: a post meanwhile defers to the loop
         mailbox = self.mailbox
         mailbox.use_fd = False  # until someone asks for the FD (see engine/mailbox.py)
         mailbox.on_post = self._on_post
@@ -253,7 +254,13 @@ class Socket(_SyncSocket):
         self._wake_pending = True
         try:
             if get_ident() == self._loop_thread:
-                loop.call_soon(self._wake)
+                if not self._waking:
+                    # Same thread, same loop (a session or an inproc peer posted): serve the
+                    # waiters now rather than one loop iteration later — the futures' own
+                    # callbacks still run from the loop, so no coroutine is re-entered.
+                    self._wake()
+                else:
+                    loop.call_soon(self._wake)
             else:
                 loop.call_soon_threadsafe(self._wake)
         except RuntimeError:  # the loop is closed: nobody is left to wake
@@ -291,6 +298,13 @@ class Socket(_SyncSocket):
         self._wake_pending = False
         if self._closed:
             return
+        self._waking = True
+        try:
+            self._wake_now()
+        finally:
+            self._waking = False
+
+    def _wake_now(self) -> None:
         try:
             self._process_commands()
         except ContextTerminated:
@@ -441,12 +455,13 @@ class Socket(_SyncSocket):
             return self._recv_async(_RECV, flags, copy, track, None)
         future = loop.create_future()
         try:
-            msg, pipe = self._recv_message(DONTWAIT)
-        except Again:
-            return self._recv_later(future, _RECV, flags, copy, track, None)
+            got = self._recv_nowait()
         except Exception as exc:
             future.set_exception(exc)
             return future
+        if got is None:
+            return self._recv_later(future, _RECV, flags, copy, track, None)
+        msg, pipe = got
         data = msg[0]
         if len(msg) > 1:
             # The rest of the message is for the next recv() calls (Socket.recv's bookkeeping).

@@ -183,6 +183,19 @@ class SocketCore:
             if pattern.send(msg):
                 return
 
+    def _recv_nowait(self) -> tuple[Message, Pipe | None] | None:
+        """The next message now, or None (``_recv_message(DONTWAIT)`` without an exception:
+        the asyncio sockets ask this on every receive)."""
+        if self._closed:
+            self._check_open()
+        mailbox = self.mailbox
+        if mailbox._signaled or mailbox._items or self._ctx_terminated:
+            self._process_commands()
+        got = self.pattern.recv()
+        if got is None or (type(got[0]) is list and not self._conflate):
+            return got
+        return self._received(got)
+
     def _recv_message(self, flags: int = 0) -> tuple[Message, Pipe | None]:
         if self._closed:
             self._check_open()

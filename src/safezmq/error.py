@@ -57,11 +57,15 @@ class NotDone(ZMQBaseError):
     """A MessageTracker wait timed out before the message was sent."""
 
 
+_EAGAIN_TEXT = strerror(Errno.EAGAIN)
+
+
 class Again(ZMQError):
     """EAGAIN: the operation would block (non-blocking call, or a timeout expired)."""
 
     def __init__(self, errno: int | None = Errno.EAGAIN, msg: str | None = None) -> None:
-        super().__init__(Errno.EAGAIN, msg)
+        # Raised on every non-blocking miss: keep it cheap (no strerror lookup).
+        super().__init__(Errno.EAGAIN, _EAGAIN_TEXT if msg is None else msg)
 
 
 class ContextTerminated(ZMQError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -27,6 +28,20 @@ WRITE_HIGH = 1024 * 1024
 WRITE_LOW = 256 * 1024
 
 _RETRY = (BlockingIOError, InterruptedError)
+
+#: One read buffer per event loop: every stream of a loop reads in the loop's thread and
+#: copies what it read out at once, so they can share it (a buffer per connection would cost
+#: READ_SIZE of memory per idle connection).
+_READ_BUFFERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, bytearray] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _read_buffer(loop: asyncio.AbstractEventLoop) -> bytearray:
+    buffer = _READ_BUFFERS.get(loop)
+    if buffer is None:
+        buffer = _READ_BUFFERS[loop] = bytearray(READ_SIZE)
+    return buffer
 
 Buffer = bytes | bytearray | memoryview
 
@@ -105,8 +120,11 @@ class Stream:
                 nbytes = self.sock.recv_into(buffer)
                 data = b""
             else:
-                data = self.sock.recv(READ_SIZE)
-                nbytes = len(data)
+                # Into the loop's shared buffer, then copied out at the size that arrived:
+                # recv(READ_SIZE) would allocate (mmap) a large object on every call.
+                shared = _read_buffer(self.loop)
+                nbytes = self.sock.recv_into(shared)
+                data = bytes(memoryview(shared)[:nbytes])
         except _RETRY:
             return
         except OSError as exc:
