@@ -9,17 +9,10 @@ missing directory is created with mode 0700; existing certificates are kept unle
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
-from .auth.certs import (
-    PUBLIC_SUFFIX,
-    SECRET_SUFFIX,
-    _check_name,
-    create_certificates,
-    load_certificate,
-)
+from .auth.certs import create_certificate_pair
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,24 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory: str = args.dir
     name: str = args.name
     try:
-        _check_name(name)  # before creating anything
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-        base = os.path.join(directory, name)
-        existing = [
-            base + suffix
-            for suffix in (PUBLIC_SUFFIX, SECRET_SUFFIX)
-            if os.path.lexists(base + suffix)
-        ]
-        if existing and not args.force:
-            print(
-                f"curve_keygen: {existing[0]!r} exists; use --force to replace it "
-                "(the old key pair is then lost)",
-                file=sys.stderr,
-            )
-            return 1
-        public_file, secret_file = create_certificates(directory, name)
-        public, _ = load_certificate(public_file)
+        public_file, secret_file, public = create_certificate_pair(
+            directory, name, force=args.force
+        )
     except (OSError, ValueError) as exc:
         print(f"curve_keygen: {exc}", file=sys.stderr)
         return 1

@@ -380,3 +380,29 @@ __all__ = [
     "load_certificate",
     "load_certificates",
 ]
+
+
+def create_certificate_pair(
+    directory: str,
+    name: str,
+    metadata: dict[str, str] | None = None,
+    *,
+    force: bool = False,
+) -> tuple[str, str, bytes]:
+    """What the keygen commands do: check ``name``, create ``directory`` (mode 0700) if
+    missing, refuse to replace an existing pair unless ``force``, write the pair, and return
+    (public file, secret file, public key).  Raises ValueError or OSError (FileExistsError)."""
+    _check_name(name)  # before creating anything
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    base = os.path.join(directory, name)
+    existing = [
+        base + suffix for suffix in (PUBLIC_SUFFIX, SECRET_SUFFIX) if os.path.lexists(base + suffix)
+    ]
+    if existing and not force:
+        raise FileExistsError(
+            f"{existing[0]} exists; use --force to replace it (the old key pair is then lost)"
+        )
+    public_file, secret_file = create_certificates(directory, name, metadata)
+    public, _ = load_certificate(public_file)
+    return public_file, secret_file, public

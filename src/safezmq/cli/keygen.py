@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
-from ..auth.certs import (
-    PUBLIC_SUFFIX,
-    SECRET_SUFFIX,
-    _check_name,
-    create_certificates,
-    load_certificate,
-)
+from ..auth.certs import _check_name, create_certificate_pair
 from ._common import EXIT_OK, CLIError, UsageError
 
 DESCRIPTION = """\
@@ -67,24 +60,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--metadata {item!r}: expected NAME=VALUE")
         metadata[key] = value
     try:
-        _check_name(name)  # before creating anything
+        _check_name(name)  # a bad name is a usage error, before creating anything
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-        base = os.path.join(directory, name)
-        existing = [
-            base + suffix
-            for suffix in (PUBLIC_SUFFIX, SECRET_SUFFIX)
-            if os.path.lexists(base + suffix)
-        ]
-        if existing and not args.force:
-            raise CLIError(
-                f"{existing[0]} exists; use --force to replace it (the old key pair is then lost)"
-            )
-        public_file, secret_file = create_certificates(directory, name, metadata or None)
-        public, _ = load_certificate(public_file)
+        public_file, secret_file, public = create_certificate_pair(
+            directory, name, metadata or None, force=args.force
+        )
     except (OSError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     print(public.decode("ascii"), flush=True)

@@ -243,6 +243,8 @@ class Session:
         properties.update(event.zap_metadata.items())
         if event.user_id is not None:
             properties["User-Id"] = event.user_id
+        if event.identity:
+            properties["Routing-Id"] = event.identity  # libzmq's ZMQ_MSG_PROPERTY_ROUTING_ID
         properties["Peer-Address"] = self.peer_address.encode()
         return Metadata(properties)
 

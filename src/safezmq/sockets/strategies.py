@@ -11,30 +11,38 @@ from typing import Any
 from ..engine.pipe import Message, Pipe, message_size
 
 
-class LoadBalancer:
-    """Round-robin over the pipes that can take a message now (PUSH, DEALER, REQ)."""
+class _RoundRobin:
+    """Pipes in an array whose first ``_active`` entries are the ones worth trying, with a
+    cursor going round them (libzmq's array-with-active-prefix).  Activating moves a pipe
+    into the prefix, parking moves it out; both are swaps, so order within is not kept."""
 
     __slots__ = ("_active", "_current", "pipes")
 
     def __init__(self) -> None:
         self.pipes: list[Pipe] = []
-        self._active = 0  # pipes[:_active] may be writable
+        self._active = 0  # pipes[:_active] are active
         self._current = 0
 
     def attach(self, pipe: Pipe) -> None:
         self.pipes.append(pipe)
-        self._activate(pipe)
+        self.activate(pipe)
 
-    def _activate(self, pipe: Pipe) -> None:
+    def activate(self, pipe: Pipe) -> None:
         pipes = self.pipes
-        i = pipes.index(pipe)
+        try:
+            i = pipes.index(pipe)
+        except ValueError:
+            return
         if i >= self._active:
             pipes[i], pipes[self._active] = pipes[self._active], pipes[i]
             self._active += 1
 
-    def write_activated(self, pipe: Pipe) -> None:
-        if pipe in self.pipes:
-            self._activate(pipe)
+    def _park(self, i: int) -> None:
+        """Move the active pipe at ``i`` out of the active prefix (it will be re-activated)."""
+        pipes = self.pipes
+        self._active -= 1
+        pipes[i], pipes[self._active] = pipes[self._active], pipes[i]
+        self._current = i if i < self._active else 0
 
     def detach(self, pipe: Pipe) -> None:
         pipes = self.pipes
@@ -49,6 +57,15 @@ class LoadBalancer:
         pipes.pop(i)
         if self._current >= self._active:
             self._current = 0
+
+
+class LoadBalancer(_RoundRobin):
+    """Round-robin over the pipes that can take a message now (PUSH, DEALER, REQ)."""
+
+    __slots__ = ()
+
+    def write_activated(self, pipe: Pipe) -> None:
+        self.activate(pipe)
 
     def send(self, msg: Message) -> Pipe | None:
         """Write ``msg`` to the next pipe that has room; the pipe, or None if none has."""
@@ -62,10 +79,7 @@ class LoadBalancer:
             if pipe.outbound.offer(msg, nbytes):
                 self._current = current + 1 if current + 1 < self._active else 0
                 return pipe
-            # Full: park it past the active range until it signals room again.
-            self._active -= 1
-            pipes[current], pipes[self._active] = pipes[self._active], pipes[current]
-            self._current = current if current < self._active else 0
+            self._park(current)  # full: out of the way until it signals room again
         return None
 
     def offer(self, msg: Message) -> bool:
@@ -75,58 +89,24 @@ class LoadBalancer:
     def has_out(self) -> bool:
         pipes = self.pipes
         while self._active:
-            pipe = pipes[self._current if self._current < self._active else 0]
-            if pipe.check_write():
+            current = self._current if self._current < self._active else 0
+            if pipes[current].check_write():
                 return True
-            i = pipes.index(pipe)
-            self._active -= 1
-            pipes[i], pipes[self._active] = pipes[self._active], pipes[i]
-            self._current = 0
+            self._park(current)
         return False
 
 
-class FairQueue:
+class FairQueue(_RoundRobin):
     """Round-robin over the pipes that have a message (PULL, DEALER, ROUTER, SUB ...).
 
     A pipe whose peer is gone stays until its queued messages are read: nothing already
     received is lost because the peer disconnected.
     """
 
-    __slots__ = ("_active", "_current", "_last", "pipes")
-
-    def __init__(self) -> None:
-        self.pipes: list[Pipe] = []
-        self._active = 0
-        self._current = 0
-        self._last: Pipe | None = None
-
-    def attach(self, pipe: Pipe) -> None:
-        self.pipes.append(pipe)
-        self.read_activated(pipe)
+    __slots__ = ()
 
     def read_activated(self, pipe: Pipe) -> None:
-        pipes = self.pipes
-        try:
-            i = pipes.index(pipe)
-        except ValueError:
-            return
-        if i >= self._active:
-            pipes[i], pipes[self._active] = pipes[self._active], pipes[i]
-            self._active += 1
-
-    def detach(self, pipe: Pipe) -> None:
-        pipes = self.pipes
-        try:
-            i = pipes.index(pipe)
-        except ValueError:
-            return
-        if i < self._active:
-            self._active -= 1
-            pipes[i], pipes[self._active] = pipes[self._active], pipes[i]
-            i = self._active
-        pipes.pop(i)
-        if self._current >= self._active:
-            self._current = 0
+        self.activate(pipe)
 
     def recv(self) -> tuple[Message, Pipe] | None:
         """The next message and the pipe it came from, or None."""
@@ -142,9 +122,7 @@ class FairQueue:
                 self._current = nxt if nxt < self._active else 0
                 return msg, pipe
             # Empty (it will be re-activated when a message arrives) or terminated.
-            self._active -= 1
-            pipes[current], pipes[self._active] = pipes[self._active], pipes[current]
-            self._current = current if current < self._active else 0
+            self._park(current)
             if pipe.terminated:
                 self.detach(pipe)
         return None

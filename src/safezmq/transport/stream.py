@@ -43,6 +43,7 @@ def _read_buffer(loop: asyncio.AbstractEventLoop) -> bytearray:
         buffer = _READ_BUFFERS[loop] = bytearray(READ_SIZE)
     return buffer
 
+
 Buffer = bytes | bytearray | memoryview
 
 
