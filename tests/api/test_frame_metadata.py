@@ -54,3 +54,42 @@ def test_curve_user_id_from_zap(ctx: zmq.Context) -> None:
         assert frame.get("Socket-Type") == "PUSH"
     finally:
         auth.stop()
+
+
+def test_a_peer_cannot_claim_a_user_id(ctx: zmq.Context) -> None:
+    """Without ZAP there is no user id; a peer that announces "User-Id" or "Peer-Address" in
+    its READY is not believed (libzmq would pass its claim on to the application)."""
+    import socket
+
+    from safezmq.protocol.commands import command
+    from safezmq.protocol.frames import encode_command, encode_message
+    from safezmq.protocol.greeting import build_greeting
+    from safezmq.protocol.metadata import encode_metadata
+
+    server = ctx.socket(zmq.PULL)
+    server.linger = 0
+    server.rcvtimeo = 5000
+    server.bind("tcp://127.0.0.1:*")
+    host, port = server.last_endpoint.decode()[len("tcp://") :].rsplit(":", 1)
+    raw = socket.create_connection((host, int(port)))
+    try:
+        claims = {
+            "Socket-Type": b"PUSH",
+            "user-id": b"admin",
+            "Peer-Address": b"10.0.0.1",
+            "X-App": b"ok",
+        }
+        raw.sendall(build_greeting(b"NULL", False))
+        raw.sendall(encode_command(command(b"READY", encode_metadata(claims))))
+        raw.sendall(b"".join(encode_message([b"hello"])))
+        frame = server.recv(copy=False)
+        assert frame.bytes == b"hello"
+        assert frame.get("X-App") == "ok"
+        assert frame.get("Peer-Address") == "127.0.0.1"
+        try:
+            claimed = frame.get("User-Id")
+        except zmq.ZMQError:
+            claimed = None
+        assert claimed is None
+    finally:
+        raw.close()

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 PULL_BATCH = 4096
 #: How long a failing connection may take to deliver its ERROR command before it is cut.
 ERROR_FLUSH_TIME = 1.0
+#: Standard properties a peer announces about itself (RFC 37); the rest of the message
+#: metadata is ours to set.
+_PEER_PROPERTIES = frozenset({"socket-type", "identity", "resource"})
 
 
 class Session:
@@ -99,16 +102,8 @@ class Session:
     # -- input --------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        conn = self.conn
-        assert conn is not None
-        self._last_rx = self.loop.time()
-        try:
-            events = conn.receive_data(data)
-        except ProtocolError as exc:
-            self._deliver_before_failure(exc.events)
-            self._protocol_failure(exc)
-            return
-        self._handle(events)
+        assert self.conn is not None
+        self._receive(self.conn.receive_data, data)
 
     def get_buffer(self) -> memoryview | None:
         """Stream asks where to receive: straight into a large frame's body, when one is
@@ -117,11 +112,14 @@ class Session:
         return None if conn is None or self.closed else conn.receive_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
-        conn = self.conn
-        assert conn is not None
+        assert self.conn is not None
+        self._receive(self.conn.buffer_received, nbytes)
+
+    def _receive(self, step: Callable[[Any], list[object]], arg: Any) -> None:
+        """Run one input step of the connection and act on what it produced."""
         self._last_rx = self.loop.time()
         try:
-            events = conn.buffer_received(nbytes)
+            events = step(arg)
         except ProtocolError as exc:
             self._deliver_before_failure(exc.events)
             self._protocol_failure(exc)
@@ -239,7 +237,15 @@ class Session:
         self._schedule_pull()
 
     def _message_metadata(self, event: HandshakeComplete) -> Metadata:
-        properties: dict[str, bytes] = dict(event.peer_metadata.items())
+        """What ``frame.get()`` shows.  Of the peer's own properties only the ones a peer may
+        speak for pass (Socket-Type, Identity, Resource, and application "X-" ones): a peer
+        announcing "User-Id" or "Peer-Address" must not be believed — those come from ZAP and
+        from the socket, never from the other end."""
+        properties: dict[str, bytes] = {
+            name: value
+            for name, value in event.peer_metadata.items()
+            if name.lower() in _PEER_PROPERTIES or name.lower().startswith("x-")
+        }
         properties.update(event.zap_metadata.items())
         if event.user_id is not None:
             properties["User-Id"] = event.user_id
