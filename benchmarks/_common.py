@@ -1,4 +1,5 @@
-"""What the benchmark workers and the runner share: implementation choice, sizes, child processes.
+"""What the benchmark workers and the runner share: implementation choice, sizes, child processes,
+uvloop (``--uvloop``) and the CURVE server's authenticator.
 
 A worker imports the implementation under test with ``zmq = import_impl(args.impl)`` so the very
 same benchmark code drives safezmq and pyzmq.  Every blocking step has a timeout: sockets get
@@ -8,11 +9,14 @@ it, so a hung run fails instead of hanging forever.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import importlib
 import json
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
@@ -52,6 +56,81 @@ def import_impl(name: str) -> ModuleType:
     except KeyError:
         raise ValueError(f"unknown implementation {name!r}; choose from {IMPLS}") from None
     return importlib.import_module(module_name)
+
+
+#: How to get uvloop, for ``--uvloop``.
+UVLOOP_INSTALL = "pip install 'safezmq[uvloop]' (from a checkout: pip install -e '.[uvloop]')"
+
+
+def uvloop_version() -> str | None:
+    """uvloop's version if it is installed, else None."""
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    return str(getattr(uvloop, "__version__", "?"))
+
+
+#: Whether ``use_uvloop()`` was called in this process (its peer processes then use uvloop too).
+_uvloop_in_use = False
+
+
+def use_uvloop() -> str:
+    """Make every asyncio loop this process creates from now on a uvloop loop; its version.
+
+    Setting the event loop policy reaches both ``asyncio.run()`` (the asyncio benchmarks' own
+    loop) and ``asyncio.new_event_loop()`` -- what safezmq's I/O thread runs (its sync sockets',
+    and its asyncio sockets' that bind or connect before a loop runs), so the I/O thread runs
+    uvloop without any change to safezmq.  Call it before the first Context is made.  pyzmq's
+    sync sockets never use an asyncio loop (libzmq has its own I/O threads).  The peer
+    processes this process starts from now on (``PeerProcess``) get ``--uvloop`` too.
+    """
+    global _uvloop_in_use
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        raise BenchmarkError(f"--uvloop: uvloop is not installed: {UVLOOP_INSTALL}") from None
+    with warnings.catch_warnings():
+        # Event loop policies are deprecated from Python 3.14 on (still working until 3.16).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    _uvloop_in_use = True
+    return str(getattr(uvloop, "__version__", "?"))
+
+
+def add_uvloop_argument(parser: argparse.ArgumentParser) -> None:
+    """A worker's ``--uvloop`` flag (it passes the flag on to its peer processes)."""
+    parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run asyncio loops, and safezmq's I/O thread, on uvloop (needs uvloop installed)",
+    )
+
+
+def event_loop_name(uvloop: bool) -> str:
+    """What a worker's asyncio loops are, for the results: ``"uvloop 0.19.0"`` or ``"asyncio"``."""
+    return f"uvloop {uvloop_version()}" if uvloop else "asyncio"
+
+
+def io_loop_name(impl: str, uvloop: bool) -> str:
+    """What runs a sync worker's I/O, for the results: safezmq's I/O thread's asyncio loop
+    (``"asyncio"`` or ``"uvloop 0.19.0"``), or ``"libzmq"`` (its own I/O threads, no loop)."""
+    return event_loop_name(uvloop) if impl == "safezmq" else "libzmq"
+
+
+def start_authenticator(zmq: ModuleType, ctx: Any) -> Any:
+    """The implementation's ThreadAuthenticator on ``ctx``, allowing any CURVE client key.
+
+    A safezmq CURVE server needs a ZAP handler (it refuses every client without one); libzmq
+    accepts any key without one, but gets the same authenticator so that both do the same work.
+    The caller stops it (``auth.stop()``) before terminating the context.
+    """
+    auth_module = importlib.import_module(f"{zmq.__name__}.auth")
+    thread_module = importlib.import_module(f"{zmq.__name__}.auth.thread")
+    auth = thread_module.ThreadAuthenticator(ctx)
+    auth.start()
+    auth.configure_curve(domain="*", location=auth_module.CURVE_ALLOW_ANY)
+    return auth
 
 
 def impl_info(name: str, zmq: ModuleType) -> dict[str, Any]:
@@ -130,11 +209,14 @@ class PeerProcess:
     """The remote half of a benchmark: this script run again by ``sys.executable``.
 
     Used as a context manager: leaving the block kills the child if it is still running, so
-    an exception in the parent never leaves an orphan behind.
+    an exception in the parent never leaves an orphan behind.  If this process runs on uvloop
+    (``use_uvloop()``), so does the child: it gets ``--uvloop``.
     """
 
     def __init__(self, script: Path, args: list[str]) -> None:
         self.cmd = [sys.executable, str(script), *args]
+        if _uvloop_in_use:
+            self.cmd.append("--uvloop")
         self.proc = subprocess.Popen(
             self.cmd,
             stdin=subprocess.PIPE,

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import importlib
 import json
 import os
 import resource
@@ -286,22 +285,12 @@ def run_idle_clients(zmq: Any, endpoint: str, connections: int, timeout_s: float
 # -- CURVE handshakes -----------------------------------------------------------------------------
 
 
-def start_authenticator(zmq: Any, ctx: Any) -> Any:
-    """The implementation's ThreadAuthenticator, allowing any CURVE client key."""
-    auth_module = importlib.import_module(f"{zmq.__name__}.auth")
-    thread_module = importlib.import_module(f"{zmq.__name__}.auth.thread")
-    auth = thread_module.ThreadAuthenticator(ctx)
-    auth.start()
-    auth.configure_curve(domain="*", location=auth_module.CURVE_ALLOW_ANY)
-    return auth
-
-
 def measure_handshakes(
     zmq: Any, client_impl: str, handshakes: int, backlog: int, timeout_s: float
 ) -> dict[str, Any]:
     raise_nofile(handshakes + SPARE_FDS)
     ctx = new_context(zmq, 8)
-    auth = start_authenticator(zmq, ctx)
+    auth = common.start_authenticator(zmq, ctx)
     router = ctx.socket(zmq.ROUTER)
     monitor: Monitor | None = None
     try:
@@ -421,6 +410,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60.0,
         help="seconds without progress (or for any one step) before the run fails",
     )
+    common.add_uvloop_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--role",
@@ -440,6 +430,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.uvloop:
+        common.use_uvloop()
     zmq = common.import_impl(args.impl)
     if args.role == "idle-clients":
         run_idle_clients(zmq, args.endpoint, args.connections, args.timeout)
@@ -472,6 +464,7 @@ def run(argv: list[str] | None = None) -> None:
     result.update(
         bench=f"connections-{args.bench}",
         client_impl=args.client_impl,
+        io_loop=common.io_loop_name(args.impl, args.uvloop),
         info=common.impl_info(args.impl, zmq),
     )
     common.emit(result, args.json, human)

@@ -426,6 +426,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=common.DEFAULT_OP_TIMEOUT_S,
         help="seconds any one send/recv/exit may take before the run fails",
     )
+    common.add_uvloop_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--role", choices=("pub", "sub"), default="pub", help=argparse.SUPPRESS)
     parser.add_argument("--id", type=int, default=0, help=argparse.SUPPRESS)
@@ -452,6 +453,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.uvloop:
+        common.use_uvloop()
     zmq = common.import_impl(args.impl)
     if args.role == "sub":
         run_sub(
@@ -498,6 +501,7 @@ def run(argv: list[str] | None = None) -> None:
         size=args.size,
         copy=args.copy,
         pilot=pilot,
+        io_loop=common.io_loop_name(args.impl, args.uvloop),
         info=common.impl_info(args.impl, zmq),
     )
     rates = ", ".join(f"{r['msgs_per_s']:,.0f}" for r in result["per_subscriber"])

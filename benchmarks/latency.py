@@ -186,6 +186,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=common.DEFAULT_OP_TIMEOUT_S,
         help="seconds any one send/recv may take before the run fails",
     )
+    common.add_uvloop_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--role", choices=("local", "remote"), default="local", help=argparse.SUPPRESS
@@ -201,6 +202,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.uvloop:
+        common.use_uvloop()
     zmq = common.import_impl(args.impl)
     if args.role == "remote":
         result = run_remote(
@@ -231,6 +234,7 @@ def run(argv: list[str] | None = None) -> None:
         pattern=args.pattern,
         size=args.size,
         warmup=args.warmup,
+        io_loop=common.io_loop_name(args.impl, args.uvloop),
         info=common.impl_info(args.impl, zmq),
     )
     human = (

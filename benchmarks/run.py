@@ -5,10 +5,11 @@
     python benchmarks/run.py --cases thr-64 thr-4k lat-pair lat-reqrep --repeat 5
     python benchmarks/run.py --cases fanout-64 --subscribers 4 --chart ratios.png
     python benchmarks/run.py --cases conn --connections 10000 --handshakes 2000
+    python benchmarks/run.py --cases curve-64 asyncio --uvloop
 
-Each measurement is a fresh set of worker processes (``throughput.py``, ``latency.py``,
-``fanout.py`` or ``connections.py`` with ``--impl``), so the implementations never share a
-process.  Within a
+Each measurement is a fresh set of worker processes (``throughput.py``, ``async_throughput.py``,
+``latency.py``, ``fanout.py`` or ``connections.py`` with ``--impl``), so the implementations
+never share a process.  Within a
 repetition every case runs once per implementation, the two taking turns (the order flips on
 each repetition); each cell quotes the median over the repetitions -- except a fan-out's
 delivered ratio, which quotes the lowest, so that no loss hides behind a median.  Ratios are
@@ -18,14 +19,25 @@ idle connection memory.  Without pyzmq installed only safezmq is measured.
 Progress goes to stderr; the machine line and the table to stdout.  ``--chart FILE.png`` also
 draws the ratios as a bar chart (needs matplotlib: ``pip install -e '.[bench]'``).
 
-Cases: ``thr-<size>`` (PUSH->PULL throughput; sizes like 64, 1k, 64k, 1m), ``lat-<pattern>``
-(round-trip latency, pattern ``pair`` or ``reqrep``), ``fanout-<size>`` (PUB -> ``--subscribers``
-SUB processes, credit-paced so that nothing may be dropped: rows per subscriber, aggregate and
-delivered ratio), ``conn-idle`` (the server's RSS growth per idle connection, over
-``--connections`` DEALER->ROUTER tcp connections), ``conn-curve`` (CURVE handshakes per second:
-``--handshakes`` clients connecting at once to a CURVE ROUTER whose ThreadAuthenticator allows any
-key, from the first connect to the server's last HANDSHAKE_SUCCEEDED), or the groups ``thr``,
-``lat``, ``fanout``, ``conn``, ``all`` (the default: all four).
+Cases: ``thr-<size>`` (PUSH->PULL throughput over tcp between two processes; sizes like 64, 1k,
+64k, 1m), ``curve-<size>`` (the same over CURVE: the PULL is the CURVE server, with the
+implementation's ThreadAuthenticator allowing any client key), ``asyncio-<size>`` (PUSH->PULL
+over tcp in ONE process with the implementation's asyncio API, sender and receiver two tasks on
+one loop awaiting every send/recv, the sockets made inside the running loop),
+``asyncio-thread-<size>`` (the same with the sockets made before the loop runs: safezmq then
+gives them its I/O thread), ``lat-<pattern>`` (round-trip latency, pattern ``pair`` or
+``reqrep``), ``fanout-<size>`` (PUB -> ``--subscribers`` SUB processes, credit-paced so that
+nothing may be dropped: rows per subscriber, aggregate and delivered ratio), ``conn-idle`` (the
+server's RSS growth per idle connection, over ``--connections`` DEALER->ROUTER tcp connections),
+``conn-curve`` (CURVE handshakes per second: ``--handshakes`` clients connecting at once to a
+CURVE ROUTER whose ThreadAuthenticator allows any key, from the first connect to the server's
+last HANDSHAKE_SUCCEEDED), or the groups ``thr`` (``--sizes``), ``curve`` (``--curve-sizes``),
+``asyncio`` (``asyncio-`` and ``asyncio-thread-`` of ``--asyncio-sizes``), ``lat``, ``fanout``,
+``conn``, ``all`` (the default: all of them).
+
+``--uvloop`` runs every worker's asyncio loops on uvloop (``pip install -e '.[uvloop]'``): the
+asyncio cases' event loop (both implementations) and safezmq's I/O thread in every case that has
+one (libzmq's I/O threads are not asyncio loops: pyzmq's sync cases are unaffected).
 """
 
 from __future__ import annotations
@@ -49,18 +61,31 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 DEFAULT_SIZES = "64,1k,64k,1m"
+DEFAULT_CURVE_SIZES = "64,1m"
+DEFAULT_ASYNCIO_SIZES = "64,64k"
 DEFAULT_FANOUT_SIZES = "64,1k"
 DEFAULT_SUBSCRIBERS = 2
 #: Idle connections for conn-idle; CURVE clients for conn-curve (connections.py's defaults).
 DEFAULT_CONNECTIONS = 2000
 DEFAULT_HANDSHAKES = 1000
-DEFAULT_CASES = ("thr", "lat", "fanout", "conn")
+DEFAULT_CASES = ("thr", "curve", "asyncio", "lat", "fanout", "conn")
 LATENCY_PATTERNS = ("pair", "reqrep")
-#: Groups of cases: a name on the command line -> the kinds of case it stands for.
+#: Throughput variants (a "thr" case's ``variant``, also its name's prefix) -> the row label's
+#: format ({size}: "64 B").  asyncio-thread: the sockets are made before the loop runs.
+THROUGHPUT_VARIANTS = {
+    "thr": "throughput {size}",
+    "curve": "throughput curve {size}",
+    "asyncio": "asyncio throughput {size}",
+    "asyncio-thread": "asyncio throughput {size}, I/O thread",
+}
+#: Groups of cases: a name on the command line -> the kinds of case it stands for ("curve" and
+#: "aio" are throughput variants).
 GROUPS = {
-    "all": ("thr", "lat", "fan", "idle", "hs"),
+    "all": ("thr", "curve", "aio", "lat", "fan", "idle", "hs"),
     "thr": ("thr",),
     "throughput": ("thr",),
+    "curve": ("curve",),
+    "asyncio": ("aio",),
     "lat": ("lat",),
     "latency": ("lat",),
     "fanout": ("fan",),
@@ -88,11 +113,12 @@ class Case:
     pattern: str = "pair"
     subscribers: int = 0  # fan-out only
     count: int = 0  # idle: connections; hs: handshakes
+    variant: str = "thr"  # thr only: a key of THROUGHPUT_VARIANTS
 
     @property
     def label(self) -> str:
         if self.kind == "thr":
-            return f"throughput {common.format_size(self.size)}"
+            return THROUGHPUT_VARIANTS[self.variant].format(size=common.format_size(self.size))
         if self.kind == "fan":
             return f"fanout {common.format_size(self.size)} x{self.subscribers}"
         if self.kind == "idle":
@@ -119,12 +145,17 @@ def parse_cases(
     subscribers: int = DEFAULT_SUBSCRIBERS,
     connections: int = DEFAULT_CONNECTIONS,
     handshakes: int = DEFAULT_HANDSHAKES,
+    curve_sizes: Sequence[int] = (64, 1024 * 1024),
+    asyncio_sizes: Sequence[int] = (64, 64 * 1024),
 ) -> list[Case]:
     cases: list[Case] = []
 
     def add(case: Case) -> None:
         if case not in cases:
             cases.append(case)
+
+    def throughput(variant: str, size: int) -> Case:
+        return Case(f"{variant}-{common.short_size(size)}", "thr", size, variant=variant)
 
     def fanout(size: int) -> Case:
         return Case(f"fanout-{common.short_size(size)}", "fan", size, subscribers=subscribers)
@@ -138,7 +169,14 @@ def parse_cases(
             kinds = GROUPS[name]
             if "thr" in kinds:
                 for size in sizes:
-                    add(Case(f"thr-{common.short_size(size)}", "thr", size))
+                    add(throughput("thr", size))
+            if "curve" in kinds:
+                for size in curve_sizes:
+                    add(throughput("curve", size))
+            if "aio" in kinds:
+                for size in asyncio_sizes:
+                    add(throughput("asyncio", size))
+                    add(throughput("asyncio-thread", size))
             if "lat" in kinds:
                 for pattern in LATENCY_PATTERNS:
                     add(Case(f"lat-{pattern}", "lat", lat_size, pattern))
@@ -151,9 +189,10 @@ def parse_cases(
                 add(curve)
             continue
         kind, _, arg = name.partition("-")
-        if kind == "thr" and arg:
-            size = common.parse_size(arg)
-            add(Case(f"thr-{common.short_size(size)}", "thr", size))
+        if kind == "asyncio" and arg.startswith("thread-"):
+            kind, arg = "asyncio-thread", arg.removeprefix("thread-")
+        if kind in THROUGHPUT_VARIANTS and arg:
+            add(throughput(kind, common.parse_size(arg)))
         elif kind == "lat" and arg in LATENCY_PATTERNS:
             add(Case(f"lat-{arg}", "lat", lat_size, arg))
         elif kind == "fanout" and arg:
@@ -164,8 +203,9 @@ def parse_cases(
             add(curve)
         else:
             raise ValueError(
-                f"unknown case {name!r}: use thr-<size> (thr-64, thr-1k), "
-                f"lat-<{'|'.join(LATENCY_PATTERNS)}>, fanout-<size> (fanout-64), "
+                f"unknown case {name!r}: use thr-<size> (thr-64, thr-1k), curve-<size>, "
+                f"asyncio-<size>, asyncio-thread-<size>, lat-<{'|'.join(LATENCY_PATTERNS)}>, "
+                "fanout-<size> (fanout-64), "
                 f"{idle.name}, {curve.name}, or {', '.join(GROUPS)}"
             )
     return cases
@@ -233,6 +273,8 @@ def quick_count(size: int) -> int:
 
 def worker_command(case: Case, impl: str, args: argparse.Namespace, count: int | None) -> list[str]:
     common_args = [f"--impl={impl}", f"--timeout={args.op_timeout}", "--json"]
+    if args.uvloop:
+        common_args.append("--uvloop")
     if case.kind in ("idle", "hs"):
         script = str(common.BENCH_DIR / "connections.py")
         timeout = f"--timeout={max(args.op_timeout, CONN_TIMEOUT_S)}"
@@ -244,10 +286,18 @@ def worker_command(case: Case, impl: str, args: argparse.Namespace, count: int |
             n = QUICK_HANDSHAKES if args.quick else case.count
             cmd = [script, f"--impl={impl}", timeout, "--json", "--bench=handshake"]
             cmd.append(f"--handshakes={n}")
+        if args.uvloop:
+            cmd.append("--uvloop")
         return [sys.executable, *cmd]
     if case.kind in ("thr", "fan"):
-        if case.kind == "thr":
+        if case.kind == "thr" and case.variant.startswith("asyncio"):
+            io = "thread" if case.variant == "asyncio-thread" else "loop"
+            cmd = [str(common.BENCH_DIR / "async_throughput.py"), *common_args]
+            cmd += [f"--size={case.size}", f"--io={io}"]
+        elif case.kind == "thr":
             cmd = [str(common.BENCH_DIR / "throughput.py"), *common_args, f"--size={case.size}"]
+            if case.variant == "curve":
+                cmd.append("--curve")
         else:
             cmd = [str(common.BENCH_DIR / "fanout.py"), *common_args, f"--size={case.size}"]
             cmd.append(f"--subscribers={case.subscribers}")
@@ -452,9 +502,11 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-#: Bar colours in the --chart, by kind of case.
+#: Bar colours in the --chart, by kind of case (throughput: by variant, see chart_kind).
 CHART_COLORS = {
     "thr": "tab:blue",
+    "curve": "tab:brown",
+    "aio": "tab:cyan",
     "lat": "tab:orange",
     "fan": "tab:green",
     "idle": "tab:purple",
@@ -462,12 +514,21 @@ CHART_COLORS = {
 }
 CHART_KINDS = {
     "thr": "throughput (msg/s)",
+    "curve": "CURVE throughput (msg/s)",
+    "aio": "asyncio throughput (msg/s)",
     "lat": "latency (time)",
     "fan": "fan-out",
     "idle": "idle connection memory (bytes)",
     "hs": "CURVE handshakes/s",
 }
 CHART_INSTALL = "pip install 'safezmq[bench]' (from a checkout: pip install -e '.[bench]')"
+
+
+def chart_kind(case: Case) -> str:
+    """The key of ``case``'s bar colour in CHART_COLORS."""
+    if case.kind == "thr" and case.variant != "thr":
+        return "curve" if case.variant == "curve" else "aio"
+    return case.kind
 
 
 def chart_classes() -> tuple[Any, Any] | None:
@@ -498,7 +559,7 @@ def write_chart(
         for suffix, key in metrics(case):
             value = ratio(case, key, summaries[case.name])
             if value is not None and value > 0:
-                bars.append((case.label + suffix, value, case.kind))
+                bars.append((case.label + suffix, value, chart_kind(case)))
     if not bars:
         raise common.BenchmarkError("--chart: no ratio to plot (every case failed?)")
     labels = [label for label, _, _ in bars]
@@ -558,6 +619,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_SIZES,
         help=f"throughput sizes for 'thr' (default {DEFAULT_SIZES})",
     )
+    parser.add_argument(
+        "--curve-sizes",
+        default=DEFAULT_CURVE_SIZES,
+        help=f"CURVE throughput sizes for 'curve' (default {DEFAULT_CURVE_SIZES})",
+    )
+    parser.add_argument(
+        "--asyncio-sizes",
+        default=DEFAULT_ASYNCIO_SIZES,
+        help=f"asyncio throughput sizes for 'asyncio' (default {DEFAULT_ASYNCIO_SIZES})",
+    )
     parser.add_argument("--lat-size", default="64", help="latency message size (default 64)")
     parser.add_argument(
         "--fanout-sizes",
@@ -603,6 +674,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="throughput and fan-out with copy=True (default, as pyzmq) or copy=False",
     )
     parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="run asyncio loops (the asyncio cases', safezmq's I/O thread) on uvloop "
+        "(needs uvloop: the 'uvloop' extra)",
+    )
+    parser.add_argument(
         "--op-timeout",
         type=float,
         default=common.DEFAULT_OP_TIMEOUT_S,
@@ -621,6 +698,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     try:
         sizes = [common.parse_size(s) for s in args.sizes.split(",") if s.strip()]
         fanout_sizes = [common.parse_size(s) for s in args.fanout_sizes.split(",") if s.strip()]
+        curve_sizes = [common.parse_size(s) for s in args.curve_sizes.split(",") if s.strip()]
+        asyncio_sizes = [common.parse_size(s) for s in args.asyncio_sizes.split(",") if s.strip()]
         args.case_list = parse_cases(
             args.cases,
             sizes,
@@ -629,6 +708,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             args.subscribers,
             args.connections,
             args.handshakes,
+            curve_sizes,
+            asyncio_sizes,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -649,6 +730,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.chart and chart_classes() is None:
         print(
             f"error: --chart needs matplotlib, which is not installed: {CHART_INSTALL}",
+            file=sys.stderr,
+        )
+        return 2
+    uvloop = common.uvloop_version() if args.uvloop else None
+    if args.uvloop and uvloop is None:
+        print(
+            f"error: --uvloop needs uvloop, which is not installed: {common.UVLOOP_INSTALL}",
             file=sys.stderr,
         )
         return 2
@@ -710,6 +798,27 @@ def main(argv: list[str] | None = None) -> int:
         note += " (--quick: a smoke test, not a measurement)"
     if any(c.kind in ("thr", "fan") for c in cases):
         note += f"; throughput and fan-out send/recv with copy={args.copy}"
+    variants = {c.variant for c in cases if c.kind == "thr"}
+    if "curve" in variants:
+        note += (
+            "; throughput curve: the PULL is the CURVE server, with a ThreadAuthenticator"
+            " allowing any client key (both implementations)"
+        )
+    if variants & {"asyncio", "asyncio-thread"}:
+        note += (
+            "; asyncio: PUSH->PULL tcp in one process, sender and receiver two tasks on one"
+            " loop awaiting every send/recv, sockets made in the running loop (safezmq: its"
+            " I/O on that loop, no I/O thread)"
+        )
+    if "asyncio-thread" in variants:
+        note += ", I/O thread = sockets made before the loop runs (safezmq: its I/O thread)"
+    if uvloop:
+        note += (
+            f"; --uvloop: uvloop {uvloop} runs the asyncio loops and safezmq's I/O thread in"
+            " every case (pyzmq's sync cases do not use one)"
+        )
+    elif variants & {"asyncio", "asyncio-thread"}:
+        note += "; event loop: asyncio's own (no --uvloop)"
     if any(c.kind == "fan" for c in cases):
         note += (
             f"; fanout: 1 PUB -> {args.subscribers} SUB processes, credit-paced so that nothing"
@@ -793,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
                 "quick": args.quick,
                 "duration_s": args.duration,
                 "copy": args.copy,
+                "uvloop": uvloop,
                 "subscribers": args.subscribers,
                 "connections": QUICK_CONNECTIONS if args.quick else args.connections,
                 "handshakes": QUICK_HANDSHAKES if args.quick else args.handshakes,

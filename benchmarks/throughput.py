@@ -10,8 +10,15 @@ Without ``--count``, a short pilot run measures the rate and the count is chosen
 run takes about ``--duration`` seconds.  Sockets use LINGER=0: the sender keeps its socket open
 until the receiver (over the child's stdin) says it has every message, then both close at once.
 
+``--curve`` encrypts the connection: the receiver is the CURVE server (a fresh key pair per
+run), with the implementation's ThreadAuthenticator allowing any client key (a safezmq CURVE
+server needs a ZAP handler; libzmq gets the same one, so both do the same work -- ZAP only takes
+part in the handshake, before the clock starts); the sender is a CURVE client with a key pair
+of its own.  ``--uvloop`` runs safezmq's I/O thread (in both processes) on uvloop.
+
     python benchmarks/throughput.py --impl safezmq --size 1k
     python benchmarks/throughput.py --impl pyzmq --size 64 --count 1000000 --json
+    python benchmarks/throughput.py --impl safezmq --size 1m --curve
 """
 
 from __future__ import annotations
@@ -50,18 +57,33 @@ def choose_count(msgs_per_s: float, duration_s: float) -> int:
 
 
 def measure(
-    zmq: Any, impl: str, size: int, count: int, copy: bool, timeout_s: float
+    zmq: Any,
+    impl: str,
+    size: int,
+    count: int,
+    copy: bool,
+    timeout_s: float,
+    curve: bool = False,
 ) -> dict[str, Any]:
     """One run: bind, spawn the sender, receive ``count`` messages, time first to last."""
     if count < 2:
         raise common.BenchmarkError("count must be at least 2 (the clock starts at the first)")
     ctx = zmq.Context()
+    auth = None
     sock = ctx.socket(zmq.PULL)
     try:
         common.setup_socket(sock, common.FIRST_MESSAGE_TIMEOUT_S)
+        peer_args: list[str] = []
+        if curve:
+            auth = common.start_authenticator(zmq, ctx)
+            public, secret = zmq.curve_keypair()
+            sock.curve_server = True
+            sock.curve_publickey = public
+            sock.curve_secretkey = secret
+            peer_args.append(f"--server-key={public.decode()}")
         port = sock.bind_to_random_port("tcp://127.0.0.1")
         endpoint = f"tcp://127.0.0.1:{port}"
-        peer_args = [
+        peer_args += [
             "--role=remote",
             f"--impl={impl}",
             f"--endpoint={endpoint}",
@@ -89,6 +111,8 @@ def measure(
             peer.finish(timeout_s, b"done\n")
     finally:
         sock.close(linger=0)
+        if auth is not None:
+            auth.stop()
         ctx.term()
     msgs_per_s = (count - 1) / elapsed if elapsed > 0 else float("inf")
     return {
@@ -100,13 +124,25 @@ def measure(
 
 
 def run_remote(
-    zmq: Any, endpoint: str, size: int, count: int, copy: bool, timeout_s: float
+    zmq: Any,
+    endpoint: str,
+    size: int,
+    count: int,
+    copy: bool,
+    timeout_s: float,
+    server_key: bytes | None = None,
 ) -> None:
-    """The sender: connect, send ``count`` messages, wait for the receiver's word, close."""
+    """The sender: connect, send ``count`` messages, wait for the receiver's word, close.
+    With ``server_key``, as a CURVE client of that server."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PUSH)
     try:
         common.setup_socket(sock, timeout_s)
+        if server_key is not None:
+            public, secret = zmq.curve_keypair()
+            sock.curve_publickey = public
+            sock.curve_secretkey = secret
+            sock.curve_serverkey = server_key
         sock.connect(endpoint)
         data = bytes(size)
         send = sock.send
@@ -143,41 +179,58 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=common.DEFAULT_OP_TIMEOUT_S,
         help="seconds any one send/recv/exit may take before the run fails",
     )
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="over CURVE (the receiver is the server, with a ThreadAuthenticator allowing any key)",
+    )
+    common.add_uvloop_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--role", choices=("local", "remote"), default="local", help=argparse.SUPPRESS
     )
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--server-key", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def run(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.uvloop:
+        common.use_uvloop()
     zmq = common.import_impl(args.impl)
     if args.role == "remote":
-        run_remote(zmq, args.endpoint, args.size, args.count, args.copy, args.timeout)
+        server_key = args.server_key.encode() if args.server_key else None
+        run_remote(zmq, args.endpoint, args.size, args.count, args.copy, args.timeout, server_key)
         return
+
+    def once(count: int) -> dict[str, Any]:
+        return measure(zmq, args.impl, args.size, count, args.copy, args.timeout, args.curve)
+
     pilot = None
     count = args.count
     if count is None:
         count = pilot_count(args.size)
         for _ in range(PILOT_TRIES):
-            pilot = measure(zmq, args.impl, args.size, count, args.copy, args.timeout)
+            pilot = once(count)
             if pilot["elapsed_s"] >= PILOT_MIN_S:
                 break
             count = choose_count(pilot["msgs_per_s"], PILOT_TARGET_S)
         assert pilot is not None
         count = choose_count(pilot["msgs_per_s"], args.duration)
-    result = measure(zmq, args.impl, args.size, count, args.copy, args.timeout)
+    result = once(count)
     result.update(
         bench="throughput",
         size=args.size,
         copy=args.copy,
+        mechanism="CURVE" if args.curve else "NULL",
+        io_loop=common.io_loop_name(args.impl, args.uvloop),
         pilot=pilot,
         info=common.impl_info(args.impl, zmq),
     )
+    security = " CURVE" if args.curve else ""
     human = (
-        f"{args.impl} PUSH->PULL tcp {common.format_size(args.size)} x {count}: "
+        f"{args.impl} PUSH->PULL tcp{security} {common.format_size(args.size)} x {count}: "
         f"{result['msgs_per_s']:,.0f} msg/s, {result['mb_per_s']:,.1f} MB/s "
         f"({result['elapsed_s']:.3f} s)"
     )

@@ -1,24 +1,27 @@
 """Smoke test of the benchmark suite: ``benchmarks/run.py --quick --repeat 1`` must run both
-implementations (pyzmq when installed) to completion and print a table of numbers -- throughput,
+implementations (pyzmq when installed) to completion and print a table of numbers -- throughput
+(plain, over CURVE, and asyncio in one process, with the sockets made in the loop and before it),
 PAIR and REQ/REP latency, PUB/SUB fan-out with nothing lost, memory per idle connection and CURVE
-handshakes per second (every connection up, every handshake done) -- and, when matplotlib is
-installed, draw the chart of the ratios.
+handshakes per second (every connection up, every handshake done) -- and draw the chart of the
+ratios (matplotlib is in the test extra).  ``--uvloop`` must run the asyncio cases (and
+safezmq's I/O thread) on uvloop (also in the test extra); without uvloop, it must say how to
+install it.
 
 It checks that the benchmarks work, not how fast anything is: no timing assertion here.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benchmarks" / "run.py"
-#: The whole quick run takes about 15 s; a hung run must fail, not stall the suite.
+#: The whole quick run takes about 20 s; a hung run must fail, not stall the suite.
 TIMEOUT_S = 90
 
 THROUGHPUT_CELL = re.compile(r"^([\d,]+) msg/s +([\d,]+\.\d) MB/s$")
@@ -32,6 +35,12 @@ EXPECTED_ROWS = [
     "throughput 1 KiB",
     "throughput 64 KiB",
     "throughput 1 MiB",
+    "throughput curve 64 B",
+    "throughput curve 1 MiB",
+    "asyncio throughput 64 B",
+    "asyncio throughput 64 B, I/O thread",
+    "asyncio throughput 64 KiB",
+    "asyncio throughput 64 KiB, I/O thread",
     "latency pair 64 B mean",
     "latency pair 64 B median",
     "latency reqrep 64 B mean",
@@ -45,7 +54,10 @@ EXPECTED_ROWS = [
     "idle connection memory",
     "curve handshakes/s",
 ]
-HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+#: The --uvloop run: the asyncio cases (both ways of making the sockets) and a sync case, whose
+#: safezmq I/O thread then runs uvloop too.
+UVLOOP_CASES = ["asyncio-64", "asyncio-thread-64", "thr-64"]
+UVLOOP_ROWS = ["asyncio throughput 64 B", "asyncio throughput 64 B, I/O thread", "throughput 64 B"]
 
 
 def cell_pattern(row: str) -> re.Pattern[str]:
@@ -66,17 +78,17 @@ def positive(text: str) -> float:
     return value
 
 
-def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> None:
-    impls = ["safezmq"]
-    if importlib.util.find_spec("zmq") is not None:
-        impls.append("pyzmq")
+def measured_impls() -> list[str]:
+    return ["safezmq", "pyzmq"]  # pyzmq is in the test extra: a missing one is a failure
+
+
+def run_quick(tmp_path: Path, impls: list[str], *options: str) -> tuple[str, str, dict[str, Any]]:
+    """``run.py --quick --repeat 1 --json FILE OPTIONS``, which must succeed: its stdout (the
+    machine line checked), stderr and JSON document (every run checked to be "ok")."""
     results = tmp_path / "results.json"
-    chart = tmp_path / "ratios.png"
     cmd = [sys.executable, str(RUN), "--quick", "--repeat", "1", "--json", str(results)]
-    if HAVE_MATPLOTLIB and len(impls) == 2:
-        cmd += ["--chart", str(chart)]
     done = subprocess.run(
-        cmd,
+        [*cmd, *options],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
@@ -90,12 +102,22 @@ def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> Non
     if "pyzmq" in impls:
         assert re.search(r"libzmq \d+\.\d+\.\d+", lines[0]), lines[0]
 
+    document = json.loads(results.read_text())
+    assert set(document["implementations"]) >= set(impls)
+    for case, per_impl in document["results"].items():
+        for impl in impls:
+            assert per_impl[impl]["status"] == "ok", (case, impl, per_impl[impl])
+            assert len(per_impl[impl]["runs"]) == 1
+    return done.stdout, done.stderr, document
+
+
+def table_rows(stdout: str, impls: list[str]) -> list[list[str]]:
+    """The table's rows (cells stripped), each checked to be numbers and a ratio."""
+    lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("case "))
     header = [cell.strip() for cell in lines[start].split("|")]
     assert header == ["case", *impls] + (["ratio"] if len(impls) == 2 else [])
     rows = [[cell.strip() for cell in line.split("|")] for line in lines[start + 2 :] if line]
-    assert [row[0] for row in rows] == EXPECTED_ROWS
-
     for row in rows:
         assert len(row) == len(header), row
         for cell in row[1 : 1 + len(impls)]:
@@ -105,13 +127,40 @@ def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> Non
                 positive(number)
         if len(impls) == 2:
             positive(row[-1])  # the ratio
+    return rows
 
-    document = json.loads(results.read_text())
-    assert set(document["implementations"]) >= set(impls)
+
+def check_asyncio_runs(document: dict[str, Any], impls: list[str], event_loop: str) -> None:
+    """Each asyncio case ran on ``event_loop`` ("asyncio" or "uvloop"), and safezmq's sockets
+    had an I/O thread exactly when they were made before the loop ran."""
+    cases = [c for c in document["results"] if c.startswith("asyncio-")]
+    assert cases
+    for case in cases:
+        for impl in impls:
+            run = document["results"][case][impl]["runs"][0]
+            assert run["event_loop"].split()[0] == event_loop, (case, impl, run)
+            assert run["loop_class"].startswith(f"{event_loop}."), (case, impl, run)
+            if impl == "safezmq":
+                expected = 1 if case.startswith("asyncio-thread-") else 0
+                assert run["io_threads"] == expected, (case, run)
+
+
+def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> None:
+    impls = measured_impls()
+    chart = tmp_path / "ratios.png"
+    options: list[str] = []
+    if len(impls) == 2:
+        options += ["--chart", str(chart)]
+    stdout, stderr, document = run_quick(tmp_path, impls, *options)
+    rows = table_rows(stdout, impls)
+    assert [row[0] for row in rows] == EXPECTED_ROWS
+    check_asyncio_runs(document, impls, "asyncio")
+
     for case, per_impl in document["results"].items():
         for impl in impls:
-            assert per_impl[impl]["status"] == "ok", (case, impl, per_impl[impl])
-            assert len(per_impl[impl]["runs"]) == 1
+            if case.startswith("curve-"):
+                run = per_impl[impl]["runs"][0]
+                assert run["mechanism"] == "CURVE", (case, impl, run)
             if case.startswith("fanout-"):
                 run = per_impl[impl]["runs"][0]
                 assert run["subscribers"] == 2
@@ -125,9 +174,44 @@ def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> Non
                 run = per_impl[impl]["runs"][0]
                 assert run["events"]["succeeded"] == run["handshakes"] > 0, (impl, run)
 
-    if HAVE_MATPLOTLIB and len(impls) == 2:
+    if len(impls) == 2:
         assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-        assert f"chart of {len(EXPECTED_ROWS)} ratios written" in done.stderr
+        assert f"chart of {len(EXPECTED_ROWS)} ratios written" in stderr
+
+
+def test_uvloop_runs_the_asyncio_cases_and_the_io_thread_on_uvloop(tmp_path: Path) -> None:
+    impls = measured_impls()
+    stdout, _, document = run_quick(tmp_path, impls, "--uvloop", "--cases", *UVLOOP_CASES)
+    assert [row[0] for row in table_rows(stdout, impls)] == UVLOOP_ROWS
+    assert re.search(r"--uvloop: uvloop \d", stdout), stdout
+    assert document["config"]["uvloop"]
+    check_asyncio_runs(document, impls, "uvloop")
+    for impl in impls:
+        run = document["results"]["thr-64"][impl]["runs"][0]
+        io_loop = "uvloop " if impl == "safezmq" else "libzmq"  # its I/O thread's loop
+        assert run["io_loop"].startswith(io_loop), (impl, run)
+
+
+def test_uvloop_without_uvloop_says_how_to_install_it(tmp_path: Path) -> None:
+    """--uvloop without uvloop fails at once (before measuring anything), saying why."""
+    script = (
+        "import runpy, sys\n"
+        "sys.modules['uvloop'] = None  # as if it were not installed\n"
+        f"sys.path.insert(0, {str(RUN.parent)!r})  # as 'python benchmarks/run.py' does\n"
+        f"sys.argv = [{str(RUN)!r}, '--uvloop', '--cases', 'asyncio-64']\n"
+        f"runpy.run_path({str(RUN)!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done
+    assert "--uvloop needs uvloop" in done.stderr
+    assert "safezmq[uvloop]" in done.stderr
+    assert done.stdout == ""
 
 
 def test_chart_without_matplotlib_says_how_to_install_it(tmp_path: Path) -> None:

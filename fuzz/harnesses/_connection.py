@@ -12,7 +12,10 @@ fuzz input.  Input layout::
                          bit 7 at the greeting state, the peer announces ZMTP 3.0
     2  split parameter   chunk size - 1 for the chunked split modes
     3  valid prefix      how many of the peer's pending valid frames go first (255: all)
-    4  variant           bits 0-1 socket-type pair, bit 2 the server uses ZAP
+    4  variant           bits 0-1 socket-type pair, bit 2 the server uses ZAP; bit 3: deliver
+                         large frame bodies through ``receive_buffer()``/``buffer_received()``
+                         (the engine's zero-copy ``recv_into`` path) where offered; bit 4:
+                         when the input ends inside a large frame, zeros complete it
     5… payload
 
 Raw input: the valid prefix, then the payload bytes as they are.  Structured input: at the
@@ -69,6 +72,8 @@ from ._util import (
     buffer_cap,
     check_large_allocation,
     check_protocol_error,
+    feed_zero_copy,
+    large_remaining,
     over_cap,
     split,
     wire_frames,
@@ -223,8 +228,9 @@ def valid_prefix(point: Checkpoint, frames: int) -> bytes:
 class Feeder:
     """Feeds one connection, checking every property after every call."""
 
-    def __init__(self, conn: Connection, zap_status: int) -> None:
+    def __init__(self, conn: Connection, zap_status: int, zero_copy: bool = False) -> None:
         self.conn = conn
+        self.zero_copy = zero_copy
         self.zap_status = zap_status
         self.cap = buffer_cap(conn.limits)
         self.fed = 0
@@ -264,7 +270,10 @@ class Feeder:
         before = conn.state
         self.fed += len(piece)
         try:
-            got = conn.receive_data(piece)
+            if self.zero_copy:
+                got = feed_zero_copy(conn, piece, conn.receive_data)
+            else:
+                got = conn.receive_data(piece)
             assert isinstance(got, list), type(got)
             self._check_events(got, before)
             more = answer_zap(conn, got, self.zap_status)
@@ -376,7 +385,7 @@ def play_clear(
     """NULL and PLAIN: the whole handshake with the peer announcing fuzz metadata, then frames."""
     conn, peer = scenario.pair(limits, variant)
     peer.mechanism.local_metadata = reader.sized()
-    feeder = Feeder(conn, cfg.zap_status)
+    feeder = Feeder(conn, cfg.zap_status, cfg.zero_copy)
     answer_zap(peer, peer.receive_data(flush(conn)))
     for _ in range(8):
         pending = flush(peer)
@@ -414,7 +423,7 @@ def play_curve(
     """CURVE: the handshake with an independent forged peer whose every field may be fuzzed."""
     forged_client, forged_server = _forge()
     conn, _ = scenario.pair(limits, variant)
-    feeder = Feeder(conn, cfg.zap_status)
+    feeder = Feeder(conn, cfg.zap_status, cfg.zero_copy)
     which = reader.byte()
     split_mode, param = cfg.split_mode, cfg.split_param
     greeting = build_greeting(b"CURVE", not scenario.as_server)
@@ -500,6 +509,8 @@ class Config:
     split_param: int
     prefix: int
     variant: int
+    zero_copy: bool
+    complete: bool
 
     @classmethod
     def read(cls, reader: Reader) -> Config:
@@ -515,6 +526,8 @@ class Config:
             split_param=param,
             prefix=prefix,
             variant=variant & 7,
+            zero_copy=bool(variant & 8),
+            complete=bool(variant & 16),
         )
 
 
@@ -550,7 +563,7 @@ def run(scenario: Scenario, data: bytes) -> None:
         return
     point = checkpoint(scenario, limits, cfg.variant, index)
     conn = point.conn
-    feeder = Feeder(conn, cfg.zap_status)
+    feeder = Feeder(conn, cfg.zap_status, cfg.zero_copy)
     # Structured, in traffic: frames the real peer encodes.
     payload = encode_frames(point.peer, read_frames(reader)) if cfg.structured else reader.rest()
     pending = point.pending
@@ -567,6 +580,14 @@ def run(scenario: Scenario, data: bytes) -> None:
             break
         if i == 0 and conn.state is State.ZAP_PENDING and cfg.zap_late:
             feeder.zap_reply()
+    if cfg.complete and not feeder.stopped():
+        # A large frame (64 KiB or more) cannot arrive whole in a fuzz input: finish it.
+        need = large_remaining(getattr(conn, "_decoder", None))
+        if 0 < need <= 1 << 20:
+            for piece in split(bytes(need), 2, need // 4):
+                feeder.feed(piece)
+                if feeder.stopped():
+                    break
 
 
 NULL_CLIENT = Scenario(b"NULL", False)

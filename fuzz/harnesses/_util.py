@@ -9,10 +9,11 @@ the bug being looked for).  atheris only drives it (``fuzz/run.py``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from safezmq.protocol import Limits, ProtocolError
 from safezmq.protocol.curve import CurveCodec
+from safezmq.protocol.limits import MAX_MID_MESSAGE_COMMAND_SIZE
 
 #: Limits small enough for the memory bounds to bite on fuzz-sized inputs, large enough for every
 #: handshake the harnesses run (the same as tests/protocol/test_robustness.py's SMALL).
@@ -39,23 +40,16 @@ def buffer_cap(limits: Limits) -> int | None:
     """The most a connection or decoder may hold, whatever it is fed: one partial frame (header
     and all but one octet of a body the limits allow) plus the message in progress, which
     together stay within the larger of the command limit and MAXMSGSIZE plus CURVE's box
-    overhead.  None when MAXMSGSIZE is unlimited (then only "at most what was fed" holds)."""
+    overhead, plus a partial heartbeat between the frames of that message.  None when MAXMSGSIZE is unlimited (then only "at most what was fed" holds)."""
     if limits.max_message_size < 0:
         return None
     frame = max(limits.max_handshake_command_size, limits.max_message_size + CurveCodec.overhead)
-    return frame + 9
+    return frame + 9 + (9 + MAX_MID_MESSAGE_COMMAND_SIZE)
 
 
 def over_cap(decoder: object, buffered: int, cap: int) -> str:
-    """The failure message for a decoder holding more than ``cap`` octets, naming the known
-    cause when it is that: a command frame arriving while a multipart message is in progress
-    (the partial command and the message's frames are held together)."""
-    text = f"buffered {buffered} octets exceeds the cap of {cap}"
-    message = getattr(decoder, "_message", None)
-    tail = getattr(decoder, "_tail", b"")
-    if message and tail and tail[0] & 0x04:
-        text += " with a command arriving inside a multipart message"
-    return text
+    """The failure message for a decoder holding more than ``cap`` octets."""
+    return f"buffered {buffered} octets exceeds the cap of {cap}"
 
 
 #: What a large frame's body may allocate beyond twice what arrived (its first chunk).
@@ -82,6 +76,28 @@ def check_large_allocation(decoder: object) -> None:
         assert allocated <= 2 * received + LARGE_FIRST_CHUNK, (
             f"a large frame allocated {allocated} octets for {received} received"
         )
+
+
+def feed_zero_copy(
+    target: object, piece: bytes, feed: Callable[[bytes], list[object]]
+) -> list[object]:
+    """Deliver ``piece`` the way the engine's ``recv_into`` path does: while ``target`` offers a
+    ``receive_buffer()`` (the body of a large frame in progress), copy into it and call
+    ``buffer_received(n)``; the rest goes through ``feed``.  Targets without that API (an older
+    decoder) get ``feed(piece)``."""
+    receive_buffer = getattr(target, "receive_buffer", None)
+    got: list[object] = []
+    view = memoryview(piece)
+    while view:
+        space = receive_buffer() if receive_buffer is not None else None
+        if space is None or len(space) == 0:
+            got += feed(bytes(view))
+            break
+        n = min(len(space), len(view))
+        space[:n] = view[:n]
+        view = view[n:]
+        got += target.buffer_received(n)  # type: ignore[attr-defined]
+    return got
 
 
 class Reader:

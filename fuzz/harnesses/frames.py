@@ -3,9 +3,10 @@
 Input: ``config split-param | wire bytes``.  ``config`` picks the limits (bits 0-1), how the
 bytes are split for the second decoder (bits 2-3), whether messages are accepted from the start
 (bit 4), whether a ``READY`` command switches on a toy encrypting codec (bit 5) the way
-CURVE's does after its handshake, and whether, when the input ends inside a large frame (64 KiB
+CURVE's does after its handshake, whether, when the input ends inside a large frame (64 KiB
 or more, received into a buffer of its own), zero octets complete it in a few more calls
-(bit 6).  A
+(bit 6), and whether the split run delivers a large body through ``receive_buffer()`` and
+``buffer_received()`` (the engine's zero-copy ``recv_into`` path) instead of ``feed`` (bit 7).  A
 command whose body starts ``\\x05READY`` makes the owner accept messages and raise the command
 limit, as ``Connection`` does when its handshake ends.
 
@@ -29,6 +30,7 @@ from ._util import (
     Reader,
     buffer_cap,
     check_large_allocation,
+    feed_zero_copy,
     large_remaining,
     over_cap,
     split,
@@ -74,7 +76,7 @@ def normal(items: list[object]) -> list[object]:
 
 
 def run(
-    owner: Owner, pieces: list[bytes], complete: bool = False
+    owner: Owner, pieces: list[bytes], complete: bool = False, zero_copy: bool = False
 ) -> tuple[list[object], tuple[type, object] | None, int]:
     """Feed ``pieces`` (then, with ``complete``, zeros to finish a large frame in progress);
     return (items, (error class, code) or None, final buffered)."""
@@ -94,7 +96,7 @@ def run(
         piece = pieces[i]
         fed += len(piece)
         try:
-            got = decoder.feed(piece)
+            got = feed_zero_copy(decoder, piece, decoder.feed) if zero_copy else decoder.feed(piece)
         except ProtocolError as exc:
             return items, (type(exc), exc.code), decoder.buffered
         assert isinstance(got, list), type(got)
@@ -131,7 +133,9 @@ def check(data: bytes) -> None:
     whole = run(Owner(limits, accept, codec), [payload], complete)
     whole_items, whole_error, whole_buffered = whole
     pieces = split(payload, mode, param)
-    split_items, split_error, split_buffered = run(Owner(limits, accept, codec), pieces, complete)
+    zero_copy = bool(config & 0x80)
+    split_run = run(Owner(limits, accept, codec), pieces, complete, zero_copy)
+    split_items, split_error, split_buffered = split_run
     if whole_error is None:
         assert split_error is None, f"split feeding failed where whole did not: {split_error}"
         assert normal(split_items) == normal(whole_items), "split feeding changed the output"

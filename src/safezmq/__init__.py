@@ -72,7 +72,7 @@ def pyzmq_version_info() -> tuple[int, ...]:
 _CAPABILITIES = {
     "ipc": True,
     "curve": True,
-    "pgm": False,
+    "pgm": True,  # pgm:// and epgm:// (refused by the default policy: see Policy.allow_multicast)
     "tipc": False,
     "norm": False,
     "gssapi": False,

@@ -72,6 +72,12 @@ _POLICY_ADVICE = {
         "the per-subscriber subscription size limit is changed",
         "keep a subscription size limit",
     ),
+    "allow_multicast": (
+        HIGH,
+        "pgm/epgm multicast is allowed (no encryption, no authentication: anyone on the "
+        "network segment can read and inject messages)",
+        "use PUB/SUB over tcp with CURVE, or encrypt and sign each message if multicast is a must",
+    ),
     "ipc_mode": (
         MEDIUM,
         "ipc socket files are created with a wider mode than 0600",
@@ -180,6 +186,18 @@ def _audit_endpoint(sock: SocketCore, label: str, text: str, mechanism: int) -> 
     except Exception:
         return []
     findings = []
+    if endpoint.transport in ("pgm", "epgm"):
+        findings.append(
+            Finding(
+                HIGH,
+                label,
+                text,
+                "PGM multicast: every host that joins the group reads each message, and any "
+                "host that reaches it can inject messages (no encryption, no authentication)",
+                "use tcp with CURVE, or encrypt and sign each message in the application",
+            )
+        )
+        return findings
     if endpoint.transport == "tcp" and not is_loopback(endpoint.address):
         if mechanism == 0:
             findings.append(

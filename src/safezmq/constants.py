@@ -316,6 +316,10 @@ class Limit(IntEnum):
     SUBSCRIPTIONS = 1  # too many subscriptions from one subscriber
     SUBSCRIPTION_BYTES = 2  # too many octets of topics (or a command larger than any topic)
     MESSAGE_SIZE = 3  # a message over MAXMSGSIZE (or with too many frames)
+    #: pgm/epgm (nobody is disconnected: multicast has no connection): packets of a source
+    #: were lost beyond repair (they left its RATE x RECOVERY_IVL window, or the NAK retries
+    #: ran out); the messages they cut were dropped, never delivered in part.
+    MULTICAST_LOSS = 4
 
 
 class SecurityMechanism(IntEnum):

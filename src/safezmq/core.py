@@ -17,7 +17,7 @@ from .engine.pipe import Message, Pipe, release
 from .engine.socket_engine import SocketEngine
 from .error import Again, ContextTerminated, ZMQError
 from .options import Options
-from .policy import check_exposure
+from .policy import check_exposure, check_multicast
 from .sockets.pair import Pair
 from .sockets.pattern import Pattern
 from .sockets.pipeline import Pull, Push
@@ -25,7 +25,7 @@ from .sockets.pubsub import Pub, Sub, XPub, XSub
 from .sockets.reqrep import Dealer, Rep, Req, Router
 from .sockets.stream import StreamPattern
 from .transport import ipc, tcp
-from .transport.endpoint import Endpoint, parse_endpoint
+from .transport.endpoint import MULTICAST, Endpoint, parse_endpoint
 
 if TYPE_CHECKING:
     from .context import Context
@@ -109,6 +109,14 @@ class SocketCore:
             self._release_pipe(pipe)  # refused (e.g. a second PAIR peer)
             return
         self._pipes.add(pipe)
+
+    def _attach_multicast_pipe(self, pipe: Pipe) -> None:
+        """A pgm/epgm sending pipe.  PGM has no upstream to carry subscriptions, so the
+        publisher sends everything to it and subscribers filter (libzmq's subscribe_to_all)."""
+        self._attach_pipe(pipe)
+        trie = getattr(self.pattern, "trie", None)
+        if pipe in self._pipes and trie is not None:
+            trie.add(b"", pipe)
 
     def _pipe_ready(self, pipe: Pipe) -> None:
         if pipe in self._pipes and not self.pattern.identified(pipe):
@@ -269,6 +277,12 @@ class SocketCore:
     def _bind(self, addr: str) -> str:
         self._check_open()
         endpoint = parse_endpoint(addr, bind=True)
+        if endpoint.transport in MULTICAST:
+            # pgm/epgm: bind means "join the group", as connect does (libzmq).
+            resolved = self._join_multicast(endpoint, "bind")
+            self._bound[resolved] = endpoint.transport
+            self._last_endpoint = resolved.encode()
+            return resolved
         options = self.options.copy()
         if endpoint.transport == "inproc":
             self.context._inproc_bind(endpoint.address, self)
@@ -292,7 +306,9 @@ class SocketCore:
         endpoint = parse_endpoint(addr, bind=False)
         text = addr if isinstance(addr, str) else addr.decode()
         options = self.options.copy()
-        if endpoint.transport == "inproc":
+        if endpoint.transport in MULTICAST:
+            text = self._join_multicast(endpoint, "connect")  # see _bind
+        elif endpoint.transport == "inproc":
             self.context._inproc_connect(endpoint.address, self)
         else:
             check_exposure(self.context.policy, endpoint, self._security(options), "connect")
@@ -309,6 +325,28 @@ class SocketCore:
         # CONNECT_ROUTING_ID names the peer of this one connect() only.
         self.options._values[SocketOption.CONNECT_ROUTING_ID] = b""
 
+    def _join_multicast(self, endpoint: Endpoint, verb: str) -> str:
+        """Join a pgm/epgm group (PUB/XPUB send to it, SUB/XSUB receive from it); returns the
+        endpoint as written back (LAST_ENDPOINT)."""
+        if self.socket_type not in (
+            SocketType.PUB,
+            SocketType.XPUB,
+            SocketType.SUB,
+            SocketType.XSUB,
+        ):
+            raise ZMQError(
+                Errno.ENOCOMPATPROTO,
+                f"cannot {verb} {str(endpoint)!r}: multicast carries one-way PUB/SUB traffic only "
+                f"(PUB, XPUB, SUB, XSUB), not {self.socket_type.name}",
+            )
+        check_multicast(self.context.policy, endpoint, verb)
+        text = str(endpoint)
+        if text in self._bound or text in self._connected:
+            raise ZMQError(Errno.EADDRINUSE, f"cannot {verb} {text}: this socket already joined it")
+        engine = self._engine_for_io()
+        self.context._runner().call(engine.join_multicast, endpoint, text, self.options.copy())
+        return text
+
     def _security(self, options: Options) -> int:
         """0 plaintext (NULL, or STREAM's raw bytes), 1 PLAIN, 2 CURVE."""
         return 0 if self.socket_type == SocketType.STREAM else options.mechanism
@@ -321,6 +359,9 @@ class SocketCore:
             raise ZMQError(Errno.ENOENT, f"cannot unbind {text!r}: this socket is not bound there")
         if kind == "inproc":
             self.context._inproc_unbind(text[len("inproc://") :], self)
+        elif kind in MULTICAST:
+            assert self._engine is not None
+            self.context._runner().call(self._engine.leave_multicast, text)
         else:
             assert self._engine is not None
             self.context._runner().call(self._engine.unbind, text)
@@ -337,6 +378,9 @@ class SocketCore:
             for pipe in list(self._pipes):
                 if pipe.endpoint == text:
                     self._terminate_pipe(pipe)
+        elif endpoint.transport in MULTICAST:
+            assert self._engine is not None
+            self.context._runner().post(self._engine.leave_multicast, text)
         else:
             assert self._engine is not None
             self.context._runner().post(self._engine.disconnect, text)

@@ -16,6 +16,7 @@ from typing import Any
 from .constants import Errno, SocketOption, SocketType
 from .error import ZMQError
 from .protocol.keys import decode_key
+from .protocol.metadata import valid_property_name
 from .protocol.secret import Secret
 
 INT_MAX = (1 << 31) - 1
@@ -98,8 +99,12 @@ def _heartbeat_ttl(name: str, value: Any) -> int:
 def _metadata(name: str, value: Any) -> bytes:
     raw = _bytes(INT_MAX)(name, value)
     key, sep, _ = raw.partition(b":")
-    if not sep or not key.lower().startswith(b"x-") or len(key) < 3 or len(key) > 255:
+    if not sep or not key.lower().startswith(b"x-") or len(key) < 3:
         raise _error(name, 'expected b"X-Name:value" (application properties start with X-)', value)
+    if not valid_property_name(key):
+        # Checked here, not at the first connection: a name the wire cannot carry would
+        # otherwise make every later handshake of the socket fail.
+        raise _error(name, "the name must be 1-255 characters of A-Z, a-z, 0-9, '-_.+'", value)
     return raw
 
 
@@ -194,6 +199,14 @@ SPECS: dict[SocketOption, OptionSpec] = {
             SocketOption.CONFLATE, 0, _flag, types=_types("PUSH", "PULL", "PUB", "SUB", "DEALER")
         ),
         _spec(SocketOption.STREAM_NOTIFY, 1, _flag, types=_types("STREAM")),
+        # Multicast (pgm/epgm), with libzmq's defaults: RATE in kbit/s, RECOVERY_IVL in ms
+        # (together they size the repair window), MULTICAST_MAXTPDU in octets per packet.
+        # libzmq's PGM ignores MULTICAST_LOOP (always off); safezmq's honours it.
+        _spec(SocketOption.RATE, 100, _int_range(1)),
+        _spec(SocketOption.RECOVERY_IVL, 10_000, _NONNEG),
+        _spec(SocketOption.MULTICAST_HOPS, 1, _int_range(1, 255)),
+        _spec(SocketOption.MULTICAST_LOOP, 1, _flag),
+        _spec(SocketOption.MULTICAST_MAXTPDU, 1500, _int_range(128, 65535)),
         # ipc peer filters: each setsockopt adds one allowed uid/gid/pid (libzmq semantics).
         _spec(SocketOption.IPC_FILTER_UID, (), _int_range(0), readable=False),
         _spec(SocketOption.IPC_FILTER_GID, (), _int_range(0), readable=False),

@@ -66,6 +66,11 @@ class Policy:
     #: unbounded subscription trie.
     max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS
     max_subscription_bytes: int = DEFAULT_MAX_SUBSCRIPTION_BYTES
+    #: pgm:// and epgm:// endpoints (PGM multicast).  Off: PGM has no encryption and no
+    #: authentication at all (no ZMTP handshake, so no CURVE): every host that can join the
+    #: group reads every message, and any host that can reach it can inject messages and
+    #: repair traffic that subscribers accept as genuine.
+    allow_multicast: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_message_size, int) or self.max_message_size < -1:
@@ -97,7 +102,7 @@ class Policy:
     @classmethod
     def compatible(cls) -> Policy:
         """libzmq's behaviour: plaintext anywhere, CURVE without ZAP accepts any client,
-        unlimited messages, pickle allowed, ipc files as the umask makes them."""
+        unlimited messages, pickle allowed, ipc files as the umask makes them, PGM multicast."""
         return cls(
             allow_plaintext_network=True,
             allow_plain_network=True,
@@ -106,6 +111,7 @@ class Policy:
             pipe_max_bytes=0,
             allow_pickle=True,
             ipc_mode=0o777 & ~_umask(),
+            allow_multicast=True,
         )
 
     @classmethod
@@ -182,3 +188,19 @@ def check_exposure(policy: Policy, endpoint: Endpoint, mechanism: int, verb: str
             "Use CURVE, a loopback address, or relax the policy: "
             "Context(policy=Policy(allow_plain_network=True))",
         )
+
+
+def check_multicast(policy: Policy, endpoint: Endpoint, verb: str) -> None:
+    """Refuse a pgm:// or epgm:// endpoint unless the policy allows multicast."""
+    if policy.allow_multicast:
+        return
+    raise ZMQError(
+        Errno.EACCES,
+        f"refusing to {verb} {endpoint}: PGM multicast has no encryption and no "
+        "authentication (no security mechanism applies to it): anyone who can join the group "
+        "reads every message, and anyone who can reach it can inject messages. Prefer PUB/SUB "
+        "over tcp with CURVE (an XPUB/XSUB proxy per site for large fan-outs). If you must use "
+        "multicast, encrypt and sign each message in the application, and opt in with "
+        "Context(policy=Policy(allow_multicast=True)) (or Policy.compatible(), or "
+        f"{ENV_VAR}=compatible)",
+    )

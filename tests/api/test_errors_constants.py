@@ -218,7 +218,7 @@ def test_libzmq_version() -> None:
     [
         ("ipc", True),
         ("curve", True),
-        ("pgm", False),
+        ("pgm", True),
         ("norm", False),
         ("gssapi", False),
         ("draft", False),

@@ -1,10 +1,8 @@
 """The fuzz harnesses (fuzz/harnesses/) as part of the normal suite.
 
 1. Every seed in fuzz/corpus/TARGET/ and every saved crash in fuzz/corpus/TARGET/regressions/
-   goes through the target's ``check`` (the same function atheris drives; no atheris needed).
-   A crash that is reported but not fixed yet is listed in ``KNOWN_ISSUES`` and expected to
-   fail in exactly that way; once it is fixed, ``test_known_issues_still_reproduce`` says to
-   remove the entry.
+   goes through the target's ``check`` (the same function atheris drives; no atheris needed)
+   and must pass: a crash is saved there once it is fixed, so it stays fixed.
 2. Hypothesis fuzzes the targets that tests/protocol/test_robustness.py does not cover (endpoint
    parsing, option setting, the ZAP codec, metadata, Z85 and CURVE MESSAGE unboxing) with
    structured inputs, through the same property functions the harnesses use.
@@ -16,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fuzz.harnesses import KNOWN_ISSUES, TARGETS, is_known, load
+from fuzz.harnesses import TARGETS, load
 from fuzz.harnesses import curve_message as curve_message_harness
 from fuzz.harnesses import endpoint as endpoint_harness
 from fuzz.harnesses import metadata as metadata_harness
@@ -42,15 +40,12 @@ def _close_harness_sockets() -> Iterator[None]:
     options_harness.close()
 
 
-def _run(target: str, path: Path) -> BaseException | None:
-    """Run one input; return the known issue it hit, if any (anything else propagates)."""
+def _run(target: str, path: Path) -> None:
+    """Run one input; any failure names the input."""
     try:
         load(target)(path.read_bytes())
     except Exception as exc:
-        if is_known(target, exc):
-            return exc
         raise AssertionError(f"{path.relative_to(CORPUS)}: {type(exc).__name__}: {exc}") from exc
-    return None
 
 
 # -- corpus replay ---------------------------------------------------------------------------------
@@ -76,43 +71,11 @@ def test_seed_corpus(target: str) -> None:
 
 @pytest.mark.parametrize("path", REGRESSIONS, ids=[str(p.relative_to(CORPUS)) for p in REGRESSIONS])
 def test_regression(path: Path) -> None:
-    """A minimised crash: it passes once fixed (until then it must fail as reported)."""
-    target = path.parent.parent.name
-    known = _run(target, path)
-    if known is not None:
-        pytest.xfail(f"known issue, reported and not fixed yet: {type(known).__name__}: {known}")
-
-
-def test_known_issues_still_reproduce() -> None:
-    """Each KNOWN_ISSUES entry has a regression input that still fails that way; when a fix
-    lands this fails: remove the entry from fuzz/harnesses/__init__.py."""
-    issues = {issue for listed in KNOWN_ISSUES.values() for issue in listed}
-    reproduced = set()
-    for path in REGRESSIONS:
-        target = path.parent.parent.name
-        try:
-            load(target)(path.read_bytes())
-        except Exception as exc:
-            reproduced |= {
-                (name, text)
-                for name, text in KNOWN_ISSUES.get(target, [])
-                if type(exc).__name__ == name and text in str(exc)
-            }
-    stale = issues - reproduced
-    assert not stale, f"fixed, so remove from KNOWN_ISSUES in fuzz/harnesses/__init__.py: {stale}"
+    """A minimised crash, fixed: it must keep passing."""
+    _run(path.parent.parent.name, path)
 
 
 # -- Hypothesis, for the targets test_robustness.py does not cover ---------------------------------
-
-
-def _tolerating(target: str, call: object, *args: object) -> None:
-    """Call a harness property function, letting through only reported (known) issues."""
-    assert callable(call)
-    try:
-        call(*args)
-    except Exception as exc:
-        if not is_known(target, exc):
-            raise
 
 
 #: ASCII digits, and characters str.isdigit() accepts that int() may not (superscripts) or reads
@@ -141,7 +104,7 @@ endpoints = st.one_of(
     bind=st.booleans(),
 )
 def test_endpoint_parsing(endpoint: str | bytes, bind: bool) -> None:
-    _tolerating("endpoint", endpoint_harness.check_endpoint, endpoint, bind)
+    endpoint_harness.check_endpoint(endpoint, bind)
 
 
 option_values = st.one_of(
@@ -167,7 +130,7 @@ option_values = st.one_of(
     value=option_values,
 )
 def test_option_setting(socket_type: object, option: int, value: object) -> None:
-    _tolerating("options", options_harness.check_options, socket_type, option, value)
+    options_harness.check_options(socket_type, option, value)
 
 
 def _property_list(items: list[tuple[bytes, bytes, int]]) -> bytes:
@@ -200,7 +163,7 @@ metadata_lists = st.lists(
     max_properties=st.sampled_from([1, 2, 3, 64]),
 )
 def test_metadata(raw: bytes, max_size: int, max_properties: int) -> None:
-    _tolerating("metadata", metadata_harness.check_metadata, raw, max_size, max_properties)
+    metadata_harness.check_metadata(raw, max_size, max_properties)
 
 
 zap_fields = st.one_of(
@@ -215,8 +178,8 @@ zap_frames = st.lists(zap_fields, max_size=9)
 @given(frames=zap_frames, delimiter=st.booleans(), small=st.booleans())
 def test_zap_codec(frames: list[bytes], delimiter: bool, small: bool) -> None:
     limits = SMALL if small else DEFAULT
-    _tolerating("zap", zap_harness.check_reply, frames, delimiter, limits)
-    _tolerating("zap", zap_harness.check_request, frames, delimiter)
+    zap_harness.check_reply(frames, delimiter, limits)
+    zap_harness.check_request(frames, delimiter)
 
 
 @settings(max_examples=60, deadline=None)
@@ -232,7 +195,7 @@ def test_zap_codec(frames: list[bytes], delimiter: bool, small: bool) -> None:
     which=st.sampled_from([0, 1, 2]),
 )
 def test_zap_reply_to_connection(fields: tuple[bytes, ...], which: int) -> None:
-    _tolerating("zap", zap_harness.check_connection, [b"", *fields], which, DEFAULT)
+    zap_harness.check_connection([b"", *fields], which, DEFAULT)
 
 
 z85_text = st.one_of(
@@ -245,9 +208,9 @@ z85_text = st.one_of(
 @FAST
 @given(text=st.one_of(z85_text, z85_text.map(lambda t: t.encode("utf-8"))), raw=st.binary())
 def test_z85(text: str | bytes, raw: bytes) -> None:
-    _tolerating("z85", z85_harness.check_decode, text)
-    _tolerating("z85", z85_harness.check_encode, raw)
-    _tolerating("z85", z85_harness.check_key, text)
+    z85_harness.check_decode(text)
+    z85_harness.check_encode(raw)
+    z85_harness.check_key(text)
 
 
 curve_items = st.lists(
@@ -277,7 +240,7 @@ curve_items = st.lists(
 @FAST
 @given(mode=st.integers(0, 3), items=curve_items)
 def test_curve_message_unboxing(mode: int, items: list[bytes]) -> None:
-    _tolerating("curve_message", curve_message_harness.check, bytes((mode,)) + b"".join(items))
+    curve_message_harness.check(bytes((mode,)) + b"".join(items))
 
 
 def test_harness_input_helpers() -> None:

@@ -31,7 +31,7 @@ from safezmq.protocol.frames import (
     encode_message,
     frame_header,
 )
-from safezmq.protocol.limits import LARGE_FRAME_THRESHOLD, Limits
+from safezmq.protocol.limits import LARGE_FRAME_THRESHOLD, MAX_MID_MESSAGE_COMMAND_SIZE, Limits
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -277,6 +277,28 @@ def test_command_between_parts_of_a_message_keeps_the_message_intact() -> None:
         ("command", b"\x04PING\x00\x01"),
         ("message", [b"one", b"two"]),
     ]
+
+
+def test_only_a_heartbeat_sized_command_may_come_between_parts_of_a_message() -> None:
+    """libzmq sends PING/PONG wherever its timer fires, even mid-message; anything larger there
+    is refused from its header, so a peer cannot hold a message in progress and a large partial
+    command at once (found by fuzzing: fuzz/RESULTS.md, finding 2)."""
+    largest_ping = b"\x04PING\xff\xff" + b"c" * 16
+    largest = b"\x04PONG" + b"c" * (MAX_MID_MESSAGE_COMMAND_SIZE - 5)
+    stream = wire(b"one", MORE) + wire(largest_ping, COMMAND) + wire(largest, COMMAND)
+    assert decode(stream + wire(b"two")) == [
+        ("command", largest_ping),
+        ("command", largest),
+        ("message", [b"one", b"two"]),
+    ]
+    # One octet more, between frames: a protocol error as soon as the header is in, whatever
+    # the command limit (here 1 KiB) allows outside a message.
+    decoder = make_decoder()
+    with pytest.raises(ProtocolError, match="between the frames of a multipart message"):
+        decoder.feed(wire(b"one", MORE) + long_header(MAX_MID_MESSAGE_COMMAND_SIZE + 1, COMMAND))
+    # The same command outside a message is fine.
+    body = b"x" * (MAX_MID_MESSAGE_COMMAND_SIZE + 1)
+    assert decode(wire(body, COMMAND) + wire(b"m")) == [("command", body), ("message", [b"m"])]
 
 
 def test_on_command_may_open_the_message_gate_mid_feed() -> None:

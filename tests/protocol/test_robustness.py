@@ -55,6 +55,7 @@ from safezmq.protocol.commands import command
 from safezmq.protocol.curve import CurveCodec
 from safezmq.protocol.frames import encode_command
 from safezmq.protocol.greeting import GREETING_SIZE
+from safezmq.protocol.limits import MAX_MID_MESSAGE_COMMAND_SIZE
 from safezmq.protocol.zap import reply_for
 
 from .linkutil import (
@@ -91,10 +92,11 @@ EVENT_TYPES = (HandshakeComplete, ZapRequestNeeded, PingReceived, PongReceived, 
 def buffer_cap(limits: Limits) -> int:
     """The most a connection may buffer, whatever it is fed: one partial frame (header and all
     but one octet of a body the limits allow) plus the message in progress, which together stay
-    within the larger of the command limit and MAXMSGSIZE plus CURVE's box overhead."""
+    within the larger of the command limit and MAXMSGSIZE plus CURVE's box overhead, plus a
+    partial heartbeat between the frames of that message."""
     assert limits.max_message_size >= 0
     frame = max(limits.max_handshake_command_size, limits.max_message_size + CurveCodec.overhead)
-    return frame + 9
+    return frame + 9 + (9 + MAX_MID_MESSAGE_COMMAND_SIZE)
 
 
 # -- scenarios: a connection under test and the real peer that drives it ---------------------------

@@ -50,6 +50,7 @@ class SocketHandle:
     mailbox: Any
 
     def _attach_pipe(self, pipe: Pipe) -> None: ...
+    def _attach_multicast_pipe(self, pipe: Pipe) -> None: ...
     def _read_activated(self, pipe: Pipe) -> None: ...
     def _write_activated(self, pipe: Pipe) -> None: ...
     def _pipe_terminated(self, pipe: Pipe) -> None: ...
@@ -69,6 +70,8 @@ class SocketEngine:
         self.zap = zap  # the context's ZAP client, if any
         self.listeners: dict[str, Listener] = {}
         self.connecters: dict[str, list[Connecter]] = {}
+        #: pgm/epgm endpoints (engine/pgm_session.py), by endpoint text.
+        self.multicast: dict[str, Any] = {}
         self.linger = -1
         self._closing = False
         self._on_closed: Callable[[], None] | None = None
@@ -180,6 +183,26 @@ class SocketEngine:
         self.connecters.setdefault(text, []).append(connecter)
         connecter.start()
 
+    # -- pgm/epgm (bind and connect both join the group) ---------------------------------------
+
+    def join_multicast(self, endpoint: Endpoint, text: str, options: Options) -> None:
+        from .pgm_session import open_session  # loaded by programs that use multicast only
+
+        self.multicast[text] = open_session(self, endpoint, text, options)
+
+    def leave_multicast(self, text: str) -> bool:
+        session = self.multicast.get(text)
+        if session is None:
+            return False
+        session.close()
+        return True
+
+    def multicast_gone(self, session: Any) -> None:
+        text: str = session.text
+        if self.multicast.get(text) is session:
+            del self.multicast[text]
+        self._check_closed()
+
     def unbind(self, endpoint: str) -> bool:
         listener = self.listeners.pop(endpoint, None)
         if listener is None:
@@ -211,6 +234,8 @@ class SocketEngine:
         for connecters in list(self.connecters.values()):
             for connecter in connecters:
                 connecter.close()
+        for session in list(self.multicast.values()):
+            session.linger()
         if linger > 0:
             self._linger_timer = self.loop.call_later(linger / 1000, self._linger_expired)
         self._check_closed()
@@ -222,6 +247,8 @@ class SocketEngine:
         for connecters in list(self.connecters.values()):
             for connecter in list(connecters):
                 connecter.abort()
+        for session in list(self.multicast.values()):
+            session.close()
 
     def session_gone(self) -> None:
         self._check_closed()
@@ -238,6 +265,8 @@ class SocketEngine:
         if not self._closing or self._on_closed is None:
             return
         if any(listener.sessions for listener in self.listeners.values()) or self.connecters:
+            return
+        if self.multicast:
             return
         if self._linger_timer is not None:
             self._linger_timer.cancel()

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, NoReturn
 
 from ..constants import Limit, ProtocolErrorCode
 from .errors import MessageTooLarge, ProtocolError
-from .limits import LARGE_FRAME_THRESHOLD, Limits
+from .limits import LARGE_FRAME_THRESHOLD, MAX_MID_MESSAGE_COMMAND_SIZE, Limits
 
 #: More frames of this message follow.
 MORE = 0x01
@@ -140,6 +140,14 @@ class LargeBody:
         if len(chunks) == 1:
             return chunks[0]
         return b"".join(chunks)
+
+
+def _mid_message_command(size: int) -> NoReturn:
+    raise ProtocolError(
+        f"command of {size} octets between the frames of a multipart message (only a "
+        f"heartbeat of at most {MAX_MID_MESSAGE_COMMAND_SIZE} octets may come there)",
+        ProtocolErrorCode.ZMTP_UNEXPECTED_COMMAND,
+    )
 
 
 class FrameDecoder:
@@ -282,6 +290,8 @@ class FrameDecoder:
                         f"command of {size} octets exceeds the limit of {self.command_limit}",
                         Limit.SUBSCRIPTION_BYTES,
                     )
+                if message and size > MAX_MID_MESSAGE_COMMAND_SIZE:
+                    _mid_message_command(size)
             else:
                 if not self.accept_messages:
                     raise ProtocolError(
@@ -368,6 +378,8 @@ class FrameDecoder:
                     f"command of {len(body)} octets exceeds the limit of {self.command_limit}",
                     Limit.SUBSCRIPTION_BYTES,
                 )
+            if self._message and len(body) > MAX_MID_MESSAGE_COMMAND_SIZE:
+                _mid_message_command(len(body))
             self.on_command(body, out)
             return
         message = self._message

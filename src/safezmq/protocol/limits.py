@@ -32,6 +32,12 @@ DEFAULT_MAX_METADATA_PROPERTIES = 64
 #: SUBSCRIBE is refused from its header, before its body costs a byte.
 DEFAULT_MAX_TRAFFIC_COMMAND_SIZE = 8 * 1024 * 1024 + 16
 
+#: A command between the frames of a multipart message.  RFC 37's grammar has none there, but
+#: libzmq sends a heartbeat (PING or PONG: at most 1 + 4 + 2 + 16 octets) wherever its timer
+#: fires, even mid-message; nothing larger is accepted there, so a peer cannot make a connection
+#: hold a message in progress and a large partial command at once.
+MAX_MID_MESSAGE_COMMAND_SIZE = 64
+
 #: A frame body larger than this is received into a buffer of its own that grows as bytes
 #: arrive (never from the declared size), instead of through the shared read buffer.
 LARGE_FRAME_THRESHOLD = 64 * 1024

@@ -57,13 +57,18 @@ class Metadata(Mapping[str, bytes]):
         return f"Metadata({dict(self.items())!r})"
 
 
+def valid_property_name(name: bytes) -> bool:
+    """Whether ``name`` is a property name ZMTP allows (1-255 of A-Z, a-z, 0-9, '-_.+')."""
+    return _NAME.fullmatch(name) is not None
+
+
 def encode_metadata(properties: Mapping[str, bytes]) -> bytes:
     """Encode a property list.  Names are checked; values must be bytes."""
     parts: list[bytes] = []
     seen: set[str] = set()
     for name, value in properties.items():
         raw = name.encode("ascii", "replace")
-        if not _NAME.fullmatch(raw):
+        if not valid_property_name(raw):
             raise ValueError(
                 f"metadata name {name!r} must be 1-255 characters of A-Z, a-z, 0-9, '-_.+'"
             )

@@ -2,7 +2,10 @@
 
 ``tcp://host:port`` (``*`` host or port for bind; ``[::1]`` for IPv6; ``src;host:port`` to pick a
 source address on connect), ``ipc://path`` (``ipc://@name`` for Linux's abstract namespace,
-``ipc://*`` for a fresh private path on bind) and ``inproc://name``.  A bad endpoint is a
+``ipc://*`` for a fresh private path on bind), ``inproc://name``, and libzmq's multicast syntax
+``pgm://interface;group:port`` / ``epgm://interface;group:port`` (interface: a name such as
+``eth0`` or an IPv4 address, empty for the route's default; group: an IPv4 multicast address;
+PGM is refused by the default policy, see policy.check_multicast).  A bad endpoint is a
 ZMQError whose errno is libzmq's and whose message names the endpoint and the problem.
 """
 
@@ -16,13 +19,11 @@ from dataclasses import dataclass
 from ..constants import Errno
 from ..error import ZMQError
 
-TRANSPORTS = ("tcp", "ipc", "inproc")
+TRANSPORTS = ("tcp", "ipc", "inproc", "pgm", "epgm")
+#: PGM multicast (RFC 3208): raw IP (``pgm``) or in UDP (``epgm``).
+MULTICAST = ("pgm", "epgm")
 #: libzmq transports safezmq does not speak (yet), with why.
 UNSUPPORTED = {
-    "pgm": "PGM multicast is not available in safezmq (and carries no security: prefer "
-    "CURVE over tcp)",
-    "epgm": "EPGM multicast is not available in safezmq (and carries no security: prefer "
-    "CURVE over tcp)",
     "ws": "WebSocket transport is not supported",
     "wss": "WebSocket transport is not supported",
     "tipc": "TIPC transport is not supported",
@@ -42,6 +43,8 @@ class Endpoint:
     port: int = 0
     #: tcp connect: optional (host, port) to bind the local end to.
     source: tuple[str, int] | None = None
+    #: pgm/epgm: the multicast group (``address`` is then the interface, ``port`` the port).
+    group: str = ""
 
     @property
     def abstract(self) -> bool:
@@ -55,6 +58,8 @@ class Endpoint:
         if self.transport == "tcp":
             host = f"[{self.address}]" if ":" in self.address else self.address
             return f"tcp://{host}:{self.port if self.port else '*'}"
+        if self.transport in MULTICAST:
+            return f"{self.transport}://{self.address};{self.group}:{self.port}"
         return f"{self.transport}://{self.address}"
 
 
@@ -82,7 +87,7 @@ def parse_endpoint(endpoint: str | bytes, *, bind: bool) -> Endpoint:
         raise _fail(
             Errno.EPROTONOSUPPORT,
             endpoint,
-            f"unknown transport {transport!r}; use tcp, ipc or inproc",
+            f"unknown transport {transport!r}; use tcp, ipc or inproc (or pgm/epgm)",
         )
     if not address:
         raise _fail(Errno.EINVAL, endpoint, "the address is empty")
@@ -92,6 +97,8 @@ def parse_endpoint(endpoint: str | bytes, *, bind: bool) -> Endpoint:
         return _parse_tcp(endpoint, address, bind)
     if transport == "ipc":
         return _parse_ipc(endpoint, address, bind)
+    if transport in MULTICAST:
+        return _parse_multicast(endpoint, transport, address)
     return Endpoint("inproc", address)
 
 
@@ -162,16 +169,76 @@ def _parse_ipc(endpoint: str, address: str, bind: bool) -> Endpoint:
         if not bind:
             raise _fail(Errno.EINVAL, endpoint, "cannot connect to ipc://*")
         return Endpoint("ipc", "*")
+    try:
+        # What the kernel will be given: a lone surrogate (from a path that was bytes in an
+        # unknown encoding, or made up) cannot be, so refuse it here rather than at bind.
+        encoded = os.fsencode(address)
+    except UnicodeEncodeError as exc:
+        raise _fail(
+            Errno.EINVAL,
+            endpoint,
+            f"the path cannot be encoded for the file system ({exc.reason} at character "
+            f"{exc.start}); use a path of valid characters",
+        ) from None
     if address.startswith("@"):
         if not sys.platform.startswith("linux"):
             raise _fail(Errno.EPROTONOSUPPORT, endpoint, "abstract ipc names need Linux")
-        if len(address) > MAX_IPC_PATH:
+        if len(encoded) > MAX_IPC_PATH:
             raise _fail(Errno.ENAMETOOLONG, endpoint, "abstract name is too long")
         return Endpoint("ipc", address)
-    if len(os.fsencode(address)) > MAX_IPC_PATH:
+    if len(encoded) > MAX_IPC_PATH:
         raise _fail(
             Errno.ENAMETOOLONG,
             endpoint,
             f"the path is longer than {MAX_IPC_PATH} bytes (the limit of a Unix socket address)",
         )
     return Endpoint("ipc", address)
+
+
+def _parse_multicast(endpoint: str, transport: str, address: str) -> Endpoint:
+    """``interface;group:port`` (libzmq's syntax; safezmq takes one IPv4 group)."""
+    interface, sep, rest = address.rpartition(";")
+    if not sep:
+        raise _fail(
+            Errno.EINVAL, endpoint, "expected interface;group:port, e.g. eth0;239.192.1.1:5555"
+        )
+    if ";" in interface:
+        raise _fail(
+            Errno.EINVAL, endpoint, "safezmq takes one interface and one group (interface;group)"
+        )
+    group, sep, port_text = rest.rpartition(":")
+    if not sep or not group:
+        raise _fail(Errno.EINVAL, endpoint, "expected interface;group:port")
+    if not (port_text.isascii() and port_text.isdigit()):
+        raise _fail(Errno.EINVAL, endpoint, f"port {port_text!r} is not a number")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise _fail(Errno.EINVAL, endpoint, f"port {port} is outside 1-65535")
+    if "," in group:
+        raise _fail(Errno.EINVAL, endpoint, "safezmq joins one multicast group per endpoint")
+    try:
+        ip = ipaddress.ip_address(group.strip("[]"))
+    except ValueError:
+        raise _fail(Errno.EINVAL, endpoint, f"{group!r} is not an IP multicast address") from None
+    if ip.version != 4:
+        raise _fail(Errno.EINVAL, endpoint, "safezmq's PGM takes IPv4 multicast groups only")
+    if not ip.is_multicast:
+        raise _fail(
+            Errno.EINVAL, endpoint, f"{group} is not a multicast group (224.0.0.0-239.255.255.255)"
+        )
+    if interface and not _valid_interface(interface):
+        raise _fail(
+            Errno.EINVAL, endpoint, f"{interface!r} is not an interface name or IPv4 address"
+        )
+    return Endpoint(transport, interface, port, group=str(ip))
+
+
+def _valid_interface(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 4
+    except ValueError:
+        pass
+    # Linux interface names: up to 15 octets, no slash, colon or white space.
+    return 0 < len(text) <= 15 and all(
+        c.isascii() and c.isprintable() and c not in "/: " for c in text
+    )

@@ -1,0 +1,308 @@
+"""asyncio throughput: PUSH -> PULL over tcp loopback in ONE process, two tasks on one loop.
+
+The implementation's asyncio API (``safezmq.asyncio`` or pyzmq's ``zmq.asyncio``): a PULL socket
+binds on 127.0.0.1, a PUSH socket of the same context connects to it, and two tasks on one event
+loop move COUNT messages of SIZE bytes -- the sender awaiting every ``send()``, the receiver every
+``recv()``.  As throughput.py, the receiver starts the clock at the first message and stops it
+at the last, checks every message's size, and reports messages/s and MB/s (1 MB = 10**6 bytes)
+over the COUNT-1 messages in between; without ``--count`` a pilot run chooses the count that
+takes about ``--duration`` seconds.  The sockets have LINGER=0 and no RCVTIMEO/SNDTIMEO (pyzmq's
+asyncio sockets would arm a loop timer for every recv); a watchdog task fails a run in which
+nothing is sent or received for ``--timeout`` seconds.
+
+``--io`` is where the sockets are made:
+
+- ``loop`` (the default): inside the running loop.  safezmq then runs the sockets' tcp
+  transports, handshakes and sessions on that loop itself (no I/O thread, no thread hop).
+- ``thread``: before the loop runs (bound and connected from no loop).  safezmq then gives them
+  its I/O thread (an asyncio loop in a thread of its own), as its sync sockets have, and the
+  application's loop hears from it through the sockets' mailboxes.  The result's
+  ``io_threads`` counts safezmq's I/O threads while the sockets are open (0 with ``loop``,
+  1 with ``thread``).  pyzmq runs the same code; libzmq always has its own I/O thread.
+
+``--uvloop`` runs the event loop on uvloop (both implementations), and with it safezmq's I/O
+thread, if any.  Each measured run is a fresh context, pair of sockets and event loop.
+
+    python benchmarks/async_throughput.py --impl safezmq --size 64
+    python benchmarks/async_throughput.py --impl pyzmq --size 64k --io thread --uvloop --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from types import ModuleType
+from typing import Any
+
+try:
+    from benchmarks import _common as common
+    from benchmarks import throughput
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    import throughput  # type: ignore[no-redef,import-not-found]
+
+IO_MODES = ("loop", "thread")
+#: safezmq's I/O threads are named so (engine/iothread.py); counted to confirm the --io mode.
+IO_THREAD_NAME = "safezmq-io"
+
+
+def io_threads() -> int:
+    """How many safezmq I/O threads this process runs now."""
+    return sum(1 for t in threading.enumerate() if t.name.startswith(IO_THREAD_NAME))
+
+
+class Pair:
+    """A context with a bound PULL and a PUSH connected to it (the two ends of one run).
+
+    LINGER is 0, but there is no RCVTIMEO/SNDTIMEO: pyzmq's asyncio sockets arm (and cancel) a
+    loop timer for every recv() while RCVTIMEO is set, which would slow pyzmq down for nothing;
+    ``transfer``'s watchdog fails a run that stops making progress instead.
+    """
+
+    def __init__(self, zmq: ModuleType, zaio: ModuleType) -> None:
+        self.ctx = zaio.Context()
+        self.pull = self.ctx.socket(zmq.PULL)
+        self.push = self.ctx.socket(zmq.PUSH)
+        try:
+            self.pull.linger = 0
+            self.push.linger = 0
+            port = self.pull.bind_to_random_port("tcp://127.0.0.1")
+            self.push.connect(f"tcp://127.0.0.1:{port}")
+        except BaseException:
+            self.close()
+            raise
+        self.io_threads = io_threads()
+
+    def close(self) -> None:
+        self.push.close(linger=0)
+        self.pull.close(linger=0)
+        self.ctx.term()
+
+
+class Progress:
+    """What the sender and receiver tasks have done so far (read by the watchdog)."""
+
+    __slots__ = ("received", "sent")
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.received = 0
+
+    def __str__(self) -> str:
+        return f"{self.sent:,} messages sent, {self.received:,} received"
+
+
+async def transfer(
+    zmq: ModuleType, pair: Pair, size: int, count: int, copy: bool, timeout_s: float
+) -> float:
+    """Send ``count`` messages from one task, receive them in another; seconds first to last.
+
+    A third task, the watchdog, fails the run when nothing is sent or received for
+    ``timeout_s`` seconds (FIRST_MESSAGE_TIMEOUT_S before the first message).
+    """
+    data = bytes(size)
+    progress = Progress()
+
+    async def send_all() -> None:
+        send = pair.push.send
+        try:
+            for i in range(1, count + 1):
+                await send(data, 0, copy)
+                progress.sent = i
+        except zmq.ZMQError as exc:
+            raise common.BenchmarkError(f"send failed ({exc}); {progress}") from None
+
+    async def receive_all() -> float:
+        recv = pair.pull.recv
+        try:
+            msg = await recv(0, copy)
+            start = time.perf_counter()
+            for i in range(1, count):
+                if len(msg) != size:
+                    raise common.BenchmarkError(f"message of {len(msg)} bytes, expected {size}")
+                progress.received = i
+                msg = await recv(0, copy)
+            elapsed = time.perf_counter() - start
+        except zmq.ZMQError as exc:
+            raise common.BenchmarkError(f"receive failed ({exc}); {progress}") from None
+        if len(msg) != size:
+            raise common.BenchmarkError(f"message of {len(msg)} bytes, expected {size}")
+        progress.received = count
+        return elapsed
+
+    async def watchdog() -> None:
+        seen = (0, 0)
+        wait = max(timeout_s, common.FIRST_MESSAGE_TIMEOUT_S)
+        while True:
+            await asyncio.sleep(wait)
+            now = (progress.sent, progress.received)
+            if now == seen:
+                raise common.BenchmarkError(
+                    f"no progress for {wait:g} s: {progress} of {count:,} (hung?)"
+                )
+            seen, wait = now, timeout_s
+
+    sender = asyncio.ensure_future(send_all())
+    receiver = asyncio.ensure_future(receive_all())
+    dog = asyncio.ensure_future(watchdog())
+    tasks = (sender, receiver, dog)
+    try:
+        while not (sender.done() and receiver.done()):
+            await asyncio.wait(
+                [t for t in tasks if not t.done()], return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in tasks:
+                error = task.exception() if task.done() else None
+                if error is not None:
+                    raise error
+        return receiver.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run_loop(main: Coroutine[Any, Any, float]) -> tuple[float, str]:
+    """Run ``main`` on a fresh event loop (uvloop's if use_uvloop() was called): its result
+    and the loop's class."""
+    loop_class = ""
+
+    async def wrapped() -> float:
+        nonlocal loop_class
+        loop = asyncio.get_running_loop()
+        loop_class = f"{type(loop).__module__}.{type(loop).__qualname__}"
+        return await main
+
+    return asyncio.run(wrapped()), loop_class
+
+
+def measure(
+    zmq: ModuleType,
+    zaio: ModuleType,
+    size: int,
+    count: int,
+    copy: bool,
+    timeout_s: float,
+    io: str,
+) -> dict[str, Any]:
+    """One run: open the pair (in the loop or before it), move ``count`` messages, close."""
+    if count < 2:
+        raise common.BenchmarkError("count must be at least 2 (the clock starts at the first)")
+    threads = 0
+    if io == "thread":
+        pair = Pair(zmq, zaio)
+        threads = pair.io_threads
+        try:
+            elapsed, loop_class = run_loop(transfer(zmq, pair, size, count, copy, timeout_s))
+        finally:
+            pair.close()
+    else:
+
+        async def in_loop() -> float:
+            nonlocal threads
+            pair = Pair(zmq, zaio)
+            threads = pair.io_threads
+            try:
+                return await transfer(zmq, pair, size, count, copy, timeout_s)
+            finally:
+                pair.close()
+
+        elapsed, loop_class = run_loop(in_loop())
+    msgs_per_s = (count - 1) / elapsed if elapsed > 0 else float("inf")
+    return {
+        "count": count,
+        "elapsed_s": elapsed,
+        "msgs_per_s": msgs_per_s,
+        "mb_per_s": msgs_per_s * size / 1e6,
+        "loop_class": loop_class,
+        "io_threads": threads,
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--impl", choices=common.IMPLS, default="safezmq")
+    parser.add_argument("--size", type=common.parse_size, default=64, help="bytes (64, 64k)")
+    parser.add_argument("--count", type=int, help="messages (default: chosen by a pilot run)")
+    parser.add_argument(
+        "--duration", type=float, default=1.5, help="target seconds when choosing the count"
+    )
+    parser.add_argument(
+        "--io",
+        choices=IO_MODES,
+        default="loop",
+        help="make the sockets inside the running loop (default) or before it runs (then "
+        "safezmq gives them its I/O thread)",
+    )
+    parser.add_argument(
+        "--copy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send/recv with copy=True (pyzmq's default) or copy=False (zero-copy)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=common.DEFAULT_OP_TIMEOUT_S,
+        help="seconds without a message sent or received before the run fails",
+    )
+    common.add_uvloop_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if args.size < 1:
+        parser.error("--size must be at least 1 byte")
+    if args.count is not None and args.count < 2:
+        parser.error("--count must be at least 2")
+    return args
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.uvloop:
+        common.use_uvloop()
+    zmq = common.import_impl(args.impl)
+    zaio = importlib.import_module(f"{zmq.__name__}.asyncio")
+
+    def once(count: int) -> dict[str, Any]:
+        return measure(zmq, zaio, args.size, count, args.copy, args.timeout, args.io)
+
+    pilot = None
+    count = args.count
+    if count is None:
+        count = throughput.pilot_count(args.size)
+        for _ in range(throughput.PILOT_TRIES):
+            pilot = once(count)
+            if pilot["elapsed_s"] >= throughput.PILOT_MIN_S:
+                break
+            count = throughput.choose_count(pilot["msgs_per_s"], throughput.PILOT_TARGET_S)
+        assert pilot is not None
+        count = throughput.choose_count(pilot["msgs_per_s"], args.duration)
+    result = once(count)
+    result.update(
+        bench="async-throughput",
+        size=args.size,
+        copy=args.copy,
+        io=args.io,
+        event_loop=common.event_loop_name(args.uvloop),
+        pilot=pilot,
+        info=common.impl_info(args.impl, zmq),
+    )
+    where = "before the loop" if args.io == "thread" else "in the loop"
+    if args.impl == "safezmq":
+        where += f", {result['io_threads']} I/O thread(s)"
+    human = (
+        f"{args.impl} asyncio PUSH->PULL tcp, one {result['loop_class']} (sockets made {where}) "
+        f"{common.format_size(args.size)} x {count}: "
+        f"{result['msgs_per_s']:,.0f} msg/s, {result['mb_per_s']:,.1f} MB/s "
+        f"({result['elapsed_s']:.3f} s)"
+    )
+    common.emit(result, args.json, human)
+
+
+if __name__ == "__main__":
+    sys.exit(common.worker_main(run))
