@@ -40,7 +40,8 @@ def buffer_cap(limits: Limits) -> int | None:
     """The most a connection or decoder may hold, whatever it is fed: one partial frame (header
     and all but one octet of a body the limits allow) plus the message in progress, which
     together stay within the larger of the command limit and MAXMSGSIZE plus CURVE's box
-    overhead, plus a partial heartbeat between the frames of that message.  None when MAXMSGSIZE is unlimited (then only "at most what was fed" holds)."""
+    overhead, plus a partial heartbeat between the frames of that message.  None when
+    MAXMSGSIZE is unlimited (then only "at most what was fed" holds)."""
     if limits.max_message_size < 0:
         return None
     frame = max(limits.max_handshake_command_size, limits.max_message_size + CurveCodec.overhead)

@@ -47,8 +47,14 @@ class Context(AttributeOptions):
             raise ZMQError(
                 Errno.EINVAL, f"io_threads must be a non-negative int, not {io_threads!r}"
             )
+        # Rule: no thread waits for another while holding _lock.  The garbage collector runs
+        # Socket.__del__ (which takes _lock to report the close) on whichever thread allocates,
+        # the I/O thread included; a thread holding _lock while waiting for the I/O thread
+        # would then deadlock with it.  Starting the I/O thread waits for it, so that has a
+        # lock of its own, which no finalizer takes.
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
+        self._runner_lock = threading.RLock()
         self._sockets: weakref.WeakSet[SocketCore] = weakref.WeakSet()
         self._open_engines: set[int] = set()
         self._runner_instance: LoopRunner | None = None
@@ -176,11 +182,22 @@ class Context(AttributeOptions):
         self.destroy()
 
     def __del__(self) -> None:
-        if not getattr(self, "_closed", True) and getattr(self, "_runner_instance", None):
-            try:
-                self.destroy(linger=0)
-            except Exception:
-                pass
+        # The garbage collector runs this on whichever thread it happens to run on, possibly
+        # this context's own I/O thread: never wait here (term() would wait for the engines to
+        # close on a loop that cannot run, or join its own thread).  Close the sockets without
+        # lingering and let the I/O thread stop once it has run what that posted.
+        if getattr(self, "_closed", True) or not getattr(self, "_runner_instance", None):
+            return
+        try:
+            self._closed = True
+            for sock in list(self._sockets):
+                if not sock._closed:
+                    sock._close(0)
+            runner, self._runner_instance = self._runner_instance, None
+            if runner is not None:
+                runner.post(runner.stop)
+        except Exception:
+            pass
 
     def __repr__(self) -> str:
         state = "terminated" if self._closed else f"{len(self._sockets)} sockets"
@@ -243,7 +260,7 @@ class Context(AttributeOptions):
     def _runner(self) -> LoopRunner:
         runner = self._runner_instance
         if runner is None:
-            with self._lock:
+            with self._runner_lock:
                 runner = self._runner_instance
                 if runner is None:
                     runner = self._runner_instance = self._make_runner()
@@ -256,12 +273,13 @@ class Context(AttributeOptions):
         """The client sessions use to ask this context's ZAP handler (created on first use)."""
         client = self._zap
         if client is None:
+            runner = self._runner()  # not under _lock: it may start the I/O thread
             with self._lock:
                 client = self._zap
                 if client is None:
                     from .engine.zap import ZapClient
 
-                    client = self._zap = ZapClient(self, self._runner())
+                    client = self._zap = ZapClient(self, runner)
         return client
 
     def _socket_closed(self, sock: SocketCore, has_engine: bool) -> None:

@@ -92,7 +92,7 @@ class SocketCore:
         self._bound: dict[str, str] = {}  # endpoint as returned -> kind ("tcp"/"ipc"/"inproc")
         self._connected: dict[str, Endpoint] = {}
         self._monitor: MonitorEmitter | None = None
-        self._monitor_lock = threading.Lock()
+        self._monitor_lock = threading.RLock()  # reentrant: see Registry._lock in inproc.py
         self._ctx_terminated = False
         self._last_endpoint = b""
         #: CONFLATE, cached: it is consulted on every receive.

@@ -255,6 +255,52 @@ def test_context_manager_destroys() -> None:
     assert ctx.closed and sock.closed
 
 
+def test_a_context_collected_on_its_own_io_thread_does_not_wait_for_itself() -> None:
+    """The garbage collector may finalise a context on any thread, its own I/O thread
+    included: closing must not wait there for engines that only that thread can close."""
+    ctx = zmq.Context()
+    server = ctx.socket(zmq.PAIR)
+    client = ctx.socket(zmq.PAIR)
+    client.connect(bind(server, "tcp://127.0.0.1:*"))
+    client.send(b"up")
+    assert server.recv() == b"up"
+    runner = ctx._runner()
+    runner.call(ctx.__del__, timeout=5)  # as if collected there
+    assert server.closed and client.closed and ctx.closed
+    runner.thread.join(5)
+    assert not runner.thread.is_alive()  # the I/O thread stopped once the engines closed
+
+
+def test_a_socket_finalised_on_the_starting_io_thread_does_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The garbage collector may run Socket.__del__ on the I/O thread as it starts (found in CI:
+    a socket left in a reference cycle, collected inside the new thread's first allocation),
+    while the thread that started it waits for it to be ready: the close must not need a lock
+    that the waiting thread holds."""
+    from safezmq.engine import iothread
+
+    ctx = zmq.Context()
+    orphan = ctx.socket(zmq.DEALER)
+    start = iothread.IOThread._run
+
+    def run_with_a_finaliser(self: iothread.IOThread) -> None:
+        orphan.close()  # what the collector did, before the loop signals that it is ready
+        start(self)
+
+    monkeypatch.setattr(iothread.IOThread, "_run", run_with_a_finaliser)
+    done = threading.Event()
+
+    def first_bind() -> None:  # starts the I/O thread
+        ctx.socket(zmq.PAIR).bind("tcp://127.0.0.1:*")
+        done.set()
+
+    threading.Thread(target=first_bind, daemon=True).start()
+    assert done.wait(10), "deadlock: bind() waits for the I/O thread, which waits for bind()"
+    assert orphan.closed
+    ctx.destroy(linger=0)
+
+
 def test_socket_context_manager_closes(ctx: zmq.Context) -> None:
     with ctx.socket(zmq.PAIR) as sock:
         assert not sock.closed

@@ -33,7 +33,9 @@ class Mailbox:
         self._closed = False
         # Posts are rare (only on pipe transitions); the lock keeps a post from signalling a
         # descriptor that close() has just released (and the OS may have reused).
-        self._lock = threading.Lock()
+        # Reentrant: the garbage collector may run a Socket.__del__ (which posts to its peers'
+        # mailboxes) on this thread while it holds this lock, e.g. inside post's append.
+        self._lock = threading.RLock()
         self._signaler = Signaler()
         #: Whether posts write the signaler.  Only ever turns on (see ``signaler``).
         self.use_fd = use_fd

@@ -48,7 +48,9 @@ class Registry:
     """The inproc endpoints of one context (thread-safe)."""
 
     def __init__(self, context: Any) -> None:
-        self._lock = threading.Lock()
+        # Reentrant: a Socket.__del__ run by the garbage collector while this thread holds the
+        # lock (say, allocating a pipe in connect) calls forget() on the same thread.
+        self._lock = threading.RLock()
         self._bound: dict[str, SocketCore] = {}
         self._pending: dict[str, list[_Pending]] = {}
 
