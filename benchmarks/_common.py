@@ -98,6 +98,16 @@ def use_uvloop() -> str:
     return str(getattr(uvloop, "__version__", "?"))
 
 
+def add_copy_argument(parser: argparse.ArgumentParser) -> None:
+    """``--copy``/``--no-copy``: send and receive with copy=True (pyzmq's default) or not."""
+    parser.add_argument(
+        "--copy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send/recv with copy=True (pyzmq's default) or copy=False (zero-copy)",
+    )
+
+
 def add_uvloop_argument(parser: argparse.ArgumentParser) -> None:
     """A worker's ``--uvloop`` flag (it passes the flag on to its peer processes)."""
     parser.add_argument(

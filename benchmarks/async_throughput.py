@@ -239,12 +239,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="make the sockets inside the running loop (default) or before it runs (then "
         "safezmq gives them its I/O thread)",
     )
-    parser.add_argument(
-        "--copy",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="send/recv with copy=True (pyzmq's default) or copy=False (zero-copy)",
-    )
+    common.add_copy_argument(parser)
     parser.add_argument(
         "--timeout",
         type=float,

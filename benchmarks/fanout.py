@@ -414,12 +414,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help=f"SNDHWM and RCVHWM (default {HWM_PER_WINDOW} x window, at least {MIN_HWM})",
     )
-    parser.add_argument(
-        "--copy",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="send/recv with copy=True (pyzmq's default) or copy=False (zero-copy)",
-    )
+    common.add_copy_argument(parser)
     parser.add_argument(
         "--timeout",
         type=float,

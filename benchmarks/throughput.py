@@ -167,12 +167,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--duration", type=float, default=1.5, help="target seconds when choosing the count"
     )
-    parser.add_argument(
-        "--copy",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="send/recv with copy=True (pyzmq's default) or copy=False (zero-copy)",
-    )
+    common.add_copy_argument(parser)
     parser.add_argument(
         "--timeout",
         type=float,

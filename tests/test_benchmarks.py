@@ -192,22 +192,27 @@ def test_uvloop_runs_the_asyncio_cases_and_the_io_thread_on_uvloop(tmp_path: Pat
         assert run["io_loop"].startswith(io_loop), (impl, run)
 
 
-def test_uvloop_without_uvloop_says_how_to_install_it(tmp_path: Path) -> None:
-    """--uvloop without uvloop fails at once (before measuring anything), saying why."""
+def run_without(tmp_path: Path, module: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """``run.py OPTIONS`` as if ``module`` were not installed."""
     script = (
         "import runpy, sys\n"
-        "sys.modules['uvloop'] = None  # as if it were not installed\n"
+        f"sys.modules[{module!r}] = None  # as if it were not installed\n"
         f"sys.path.insert(0, {str(RUN.parent)!r})  # as 'python benchmarks/run.py' does\n"
-        f"sys.argv = [{str(RUN)!r}, '--uvloop', '--cases', 'asyncio-64']\n"
+        f"sys.argv = [{str(RUN)!r}, *{list(options)!r}]\n"
         f"runpy.run_path({str(RUN)!r}, run_name='__main__')\n"
     )
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
         cwd=tmp_path,
     )
+
+
+def test_uvloop_without_uvloop_says_how_to_install_it(tmp_path: Path) -> None:
+    """--uvloop without uvloop fails at once (before measuring anything), saying why."""
+    done = run_without(tmp_path, "uvloop", "--uvloop", "--cases", "asyncio-64")
     assert done.returncode == 2, done
     assert "--uvloop needs uvloop" in done.stderr
     assert "safezmq[uvloop]" in done.stderr
@@ -216,20 +221,7 @@ def test_uvloop_without_uvloop_says_how_to_install_it(tmp_path: Path) -> None:
 
 def test_chart_without_matplotlib_says_how_to_install_it(tmp_path: Path) -> None:
     """--chart without matplotlib fails at once (before measuring anything), saying why."""
-    script = (
-        "import runpy, sys\n"
-        "sys.modules['matplotlib'] = None  # as if it were not installed\n"
-        f"sys.path.insert(0, {str(RUN.parent)!r})  # as 'python benchmarks/run.py' does\n"
-        f"sys.argv = [{str(RUN)!r}, '--chart', 'ratios.png']\n"
-        f"runpy.run_path({str(RUN)!r}, run_name='__main__')\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        cwd=tmp_path,
-    )
+    done = run_without(tmp_path, "matplotlib", "--chart", "ratios.png")
     assert done.returncode == 2, done
     assert "--chart needs matplotlib" in done.stderr
     assert "safezmq[bench]" in done.stderr

@@ -988,3 +988,52 @@ def test_secrets_never_show() -> None:
     codec = client.mechanism.traffic_codec()
     assert_no_secrets(client, server, client.mechanism, server.mechanism, event, codec)
     assert "redacted" in repr(client.mechanism) and "redacted" in repr(codec)
+
+
+# -- MESSAGE boxes: libsodium called directly, and PyNaCl's public API as the fallback ---------
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 70_000])
+def test_message_boxes_are_the_same_through_libsodium_directly_and_pynacl(
+    monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """CurveCodec seals and opens with libsodium's crypto_secretbox_easy in buffers of its own;
+    without PyNaCl's private binding it falls back to crypto_box_*_afternm.  Both must put the
+    same octets on the wire (RFC 26's MESSAGE), open each other's boxes, and refuse a box with
+    one bit changed."""
+    from safezmq.protocol import curve
+
+    key = bytes(range(32))
+    body = bytes(i * 7 % 256 for i in range(size))
+
+    def codecs() -> tuple[curve.CurveCodec, curve.CurveCodec]:
+        return (
+            curve.CurveCodec(key, curve.NonceCounter(), as_server=False),
+            curve.CurveCodec(key, curve.NonceCounter(), as_server=True),
+        )
+
+    client, server = codecs()
+    direct = [bytes(client.box(flags, body)) for flags in (MORE, 0, COMMAND)]
+    assert [server.unbox(box) for box in direct] == [(MORE, body), (0, body), (COMMAND, body)]
+
+    monkeypatch.setattr(curve, "_secretbox_easy", None)
+    monkeypatch.setattr(curve, "_secretbox_open_easy", None)
+    client, fallback_server = codecs()
+    public = [bytes(client.box(flags, body)) for flags in (MORE, 0, COMMAND)]
+    assert public == direct  # the same nonces, the same key: the same octets
+    assert [fallback_server.unbox(box) for box in direct] == [
+        (MORE, body),
+        (0, body),
+        (COMMAND, body),
+    ]
+    monkeypatch.undo()
+
+    _, server = codecs()
+    assert server.unbox(bytearray(public[0])) == (MORE, body)
+    for position in (0, 16, 31, 32, len(public[1]) - 1):
+        _, server = codecs()
+        server.unbox(public[0])  # nonce 1 taken; nonce 2 is next
+        tampered = bytearray(public[1])
+        tampered[position] ^= 0x01
+        with pytest.raises(ProtocolError):
+            server.unbox(bytes(tampered))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import errno as _errno
-import fcntl
 import ipaddress
 import os
 import socket
@@ -48,6 +47,7 @@ from ..pgm.packet import (
 )
 from ..pgm.receiver import Loss, Receiver
 from ..pgm.source import Source
+from ..transport.tcp import interface_address
 from .pipe import Pipe, TrackedMessage, message_size, release
 
 if TYPE_CHECKING:
@@ -69,7 +69,6 @@ UDP_OVERHEAD = 28
 RAW_OVERHEAD = 20
 IPPROTO_PGM = 113
 _IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
-_SIOCGIFADDR = 0x8915
 #: Socket types and their role.
 SENDERS = (b"PUB", b"XPUB")
 RECEIVERS = (b"SUB", b"XSUB")
@@ -87,22 +86,6 @@ def max_tsdu(options: Options, overhead: int) -> int:
     """Octets of payload in one packet of MULTICAST_MAXTPDU (OpenPGM's PGM_MSS)."""
     tpdu: int = options[SocketOption.MULTICAST_MAXTPDU]
     return tpdu - overhead - DATA_HEADER_SIZE
-
-
-def _interface_address(name: str) -> str | None:
-    """The IPv4 address of interface ``name`` (Linux), or None."""
-    try:
-        socket.if_nametoindex(name)
-    except OSError:
-        return None
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        packed = fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, struct.pack("256s", name.encode()[:15]))
-        return socket.inet_ntoa(packed[20:24])
-    except OSError:
-        return None
-    finally:
-        probe.close()
 
 
 def resolve_interface(endpoint: Endpoint) -> str:
@@ -124,7 +107,7 @@ def resolve_interface(endpoint: Endpoint) -> str:
         return str(ipaddress.IPv4Address(interface))
     except ValueError:
         pass
-    address = _interface_address(interface)
+    address = interface_address(interface)
     if address is None:
         raise ZMQError(
             Errno.ENODEV,

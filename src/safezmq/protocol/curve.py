@@ -19,9 +19,24 @@ from __future__ import annotations
 
 import hmac
 import os
+from typing import Any
 
 import nacl.bindings as sodium
 from nacl.exceptions import CryptoError
+
+try:
+    # PyNaCl's own cffi binding of libsodium.  Its public crypto_box_*_afternm functions
+    # allocate a zero-filled buffer for every box and copy it out again, which doubles the cost
+    # of a large MESSAGE; called directly, libsodium seals and opens in buffers we own (see
+    # CurveCodec).  Private to PyNaCl, so the public API remains the fallback.
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+
+    _secretbox_easy: Any = _lib.crypto_secretbox_easy
+    _secretbox_open_easy: Any = _lib.crypto_secretbox_open_easy
+    _from_buffer: Any = _ffi.from_buffer
+except (ImportError, AttributeError):  # pragma: no cover - depends on PyNaCl's internals
+    _secretbox_easy = _secretbox_open_easy = _from_buffer = None
 
 from ..constants import ProtocolErrorCode
 from .commands import READY, command
@@ -48,6 +63,9 @@ _VOUCH_PREFIX = b"VOUCH---"
 _VERSION = b"\x01\x00"
 _HELLO_PADDING = bytes(72)
 _MAC = 16
+#: An opened MESSAGE at most this large is handed on as bytes (one small copy); a larger one as
+#: a view of the buffer it was opened into.
+_COPY_BELOW = 4096
 _MESSAGE_HEADER = b"\x07" + MESSAGE
 #: Sizes of command data (after the name) fixed by RFC 26.
 _HELLO_DATA = 2 + 72 + 32 + 8 + 80  # 194: a HELLO command body is 200 octets
@@ -145,18 +163,33 @@ class CurveCodec(TrafficCodec):
         self._send_prefix = _MESSAGE_FROM_SERVER if as_server else _MESSAGE_FROM_CLIENT
         self._recv_prefix = _MESSAGE_FROM_CLIENT if as_server else _MESSAGE_FROM_SERVER
 
-    def box(self, flags: int, body: Buffer) -> bytes:
+    def box(self, flags: int, body: Buffer) -> Buffer:
         inner = (1 if flags & MORE else 0) | (2 if flags & COMMAND else 0)
         nonce = self._nonces.next()
-        plaintext = bytes((inner,)) + bytes(body)
-        return (
-            _MESSAGE_HEADER
-            + nonce
-            + sodium.crypto_box_easy_afternm(plaintext, self._send_prefix + nonce, self._key)
-        )
+        if _secretbox_easy is None:
+            plaintext = bytes((inner,)) + bytes(body)
+            return (
+                _MESSAGE_HEADER
+                + nonce
+                + sodium.crypto_box_easy_afternm(plaintext, self._send_prefix + nonce, self._key)
+            )
+        # The command body laid out as it goes on the wire: header, short nonce, then the box
+        # (MAC, then the ciphertext of the flags octet and the frame).  The plaintext is put
+        # where its ciphertext goes and sealed there (libsodium allows c and m to overlap), so
+        # the frame is copied once.  crypto_box_easy_afternm is crypto_secretbox_easy with the
+        # precomputed key: the same octets on the wire.
+        size = len(body)
+        out = bytearray(self.overhead + size)
+        out[:8] = _MESSAGE_HEADER
+        out[8:16] = nonce
+        out[32] = inner
+        out[33:] = body
+        buffer = _from_buffer(out)
+        _secretbox_easy(buffer + 16, buffer + 32, size + 1, self._send_prefix + nonce, self._key)
+        return out
 
     def unbox(self, body: Buffer) -> tuple[int, Buffer]:
-        raw = body if isinstance(body, bytes) else bytes(body)
+        raw = body if isinstance(body, (bytes, bytearray)) else bytes(body)
         if raw[:8] != _MESSAGE_HEADER:
             raise ProtocolError(
                 "expected a CURVE MESSAGE after the handshake",
@@ -164,20 +197,37 @@ class CurveCodec(TrafficCodec):
             )
         if len(raw) < self.overhead:
             raise _malformed(MESSAGE, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_MESSAGE, "too short")
-        nonce = raw[8:16]
+        nonce = bytes(raw[8:16])
         self._nonces.check(nonce)
-        try:
-            plaintext = sodium.crypto_box_open_easy_afternm(
-                raw[16:], self._recv_prefix + nonce, self._key
-            )
-        except CryptoError:
-            raise _crypto_failure("a CURVE MESSAGE box") from None
+        plaintext: Buffer
+        if _secretbox_open_easy is None:
+            try:
+                plaintext = sodium.crypto_box_open_easy_afternm(
+                    bytes(raw[16:]), self._recv_prefix + nonce, self._key
+                )
+            except CryptoError:
+                raise _crypto_failure("a CURVE MESSAGE box") from None
+        else:
+            # Opened into a buffer of exactly the plaintext's size; nothing of it is used
+            # unless the MAC verified (a non-zero result).
+            plaintext = bytearray(len(raw) - 32)
+            if _secretbox_open_easy(
+                _from_buffer(plaintext),
+                _from_buffer(raw) + 16,
+                len(raw) - 16,
+                self._recv_prefix + nonce,
+                self._key,
+            ):
+                raise _crypto_failure("a CURVE MESSAGE box")
         inner = plaintext[0]
         if inner & 0xFC:
             raise _malformed(
                 MESSAGE, ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_MESSAGE, "reserved flags set"
             )
-        return (MORE if inner & 1 else 0) | (COMMAND if inner & 2 else 0), plaintext[1:]
+        flags = (MORE if inner & 1 else 0) | (COMMAND if inner & 2 else 0)
+        if len(plaintext) <= _COPY_BELOW:
+            return flags, bytes(plaintext[1:])  # small frames as bytes, as everywhere else
+        return flags, memoryview(plaintext)[1:]  # a large one is not copied again
 
     def __repr__(self) -> str:
         return "<CurveCodec: redacted>"

@@ -33,7 +33,7 @@ class TrafficCodec:
     #: Octets the codec adds to every frame on the wire.
     overhead: ClassVar[int] = 0
 
-    def box(self, flags: int, body: Buffer) -> bytes:
+    def box(self, flags: int, body: Buffer) -> Buffer:
         raise NotImplementedError
 
     def unbox(self, body: Buffer) -> tuple[int, Buffer]:

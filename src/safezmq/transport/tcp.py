@@ -16,7 +16,7 @@ from .endpoint import Endpoint
 _SIOCGIFADDR = 0x8915
 
 
-def _interface_address(name: str) -> str | None:
+def interface_address(name: str) -> str | None:
     """The IPv4 address of a network interface such as ``lo`` or ``eth0`` (Linux)."""
     try:
         socket.if_nametoindex(name)
@@ -42,7 +42,7 @@ def resolve_bind_host(endpoint: Endpoint, ipv6: bool) -> tuple[int, str]:
     try:
         ip = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        address = _interface_address(host)
+        address = interface_address(host)
         if address is None:
             raise ZMQError(
                 Errno.ENODEV,
