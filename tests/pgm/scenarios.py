@@ -273,8 +273,11 @@ def _group_port(endpoint: str) -> tuple[str, int]:
     return group, int(port)
 
 
-def _learn_source(group: str, port: int, timeout: float = 3.0) -> pgm.Spm | None:
-    """What an attacker on the segment does first: join the group and read an SPM."""
+def _learn_source(
+    group: str, port: int, listening: threading.Event, timeout: float = 10.0
+) -> pgm.Spm | None:
+    """What an attacker on the segment does first: join the group and read an SPM (a source
+    sends three as it joins; ``listening`` is set once the spy is in the group to hear them)."""
     spy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     spy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     spy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -285,6 +288,7 @@ def _learn_source(group: str, port: int, timeout: float = 3.0) -> pgm.Spm | None
         struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton("127.0.0.1")),
     )
     spy.settimeout(0.2)
+    listening.set()
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -357,10 +361,12 @@ def malformed(args: dict[str, Any]) -> dict[str, Any]:
     endpoint = args["endpoint"]
     group, port = _group_port(endpoint)
     stop = threading.Event()
+    listening, striking = threading.Event(), threading.Event()
     sent = [0]
 
     def attack() -> None:
-        spm = _learn_source(group, port)
+        spm = _learn_source(group, port, listening)
+        striking.set()
         rng = random.Random(7)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
@@ -371,21 +377,26 @@ def malformed(args: dict[str, Any]) -> dict[str, Any]:
             time.sleep(0.002)
         sock.close()
 
-    result = _pair_with(args, attack, stop)
+    result = _pair_with(args, attack, stop, listening, striking)
     result["attack_packets"] = sent[0]
     return result
 
 
-def _pair_with(args: dict[str, Any], attack: Any, stop: threading.Event) -> dict[str, Any]:
-    """``pair`` with ``attack`` running in a thread from the first message to the end."""
+def _pair_with(
+    args: dict[str, Any],
+    attack: Any,
+    stop: threading.Event,
+    listening: threading.Event,
+    striking: threading.Event,
+) -> dict[str, Any]:
+    """``pair`` with ``attack`` running in a thread from the first message to the end.  The
+    attacker is in the group before the publisher joins (so it hears the publisher's first
+    SPMs), and the stream starts once it strikes, however long a loaded machine takes."""
     attacker = threading.Thread(target=attack, daemon=True)
-
-    def start() -> None:
-        attacker.start()
-        time.sleep(0.5)  # it learns the source from an SPM, then strikes
-
+    attacker.start()
     try:
-        return pair(args, start)
+        assert listening.wait(10), "the attacker could not join the group"
+        return pair(args, lambda: striking.wait(15))
     finally:
         stop.set()
         attacker.join(5)
@@ -398,12 +409,14 @@ def nak_storm(args: dict[str, Any]) -> dict[str, Any]:
     endpoint = args["endpoint"]
     group, port = _group_port(endpoint)
     stop = threading.Event()
+    listening, striking = threading.Event(), threading.Event()
     sent = [0]
 
     def attack() -> None:
-        spm = _learn_source(group, port)
+        spm = _learn_source(group, port, listening)
+        striking.set()
         if spm is None:
-            return
+            return  # the test then fails: no NAK reached the publisher
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         rng = random.Random(3)
         target = (spm.nla, port)
@@ -432,7 +445,7 @@ def nak_storm(args: dict[str, Any]) -> dict[str, Any]:
         sock.close()
 
     started = time.monotonic()
-    result = _pair_with(args, attack, stop)
+    result = _pair_with(args, attack, stop, listening, striking)
     result["elapsed"] = time.monotonic() - started
     result["attack_packets"] = sent[0]
     return result

@@ -21,6 +21,7 @@ from safezmq.protocol import frames
 from safezmq.protocol.errors import MessageTooLarge, ProtocolError
 from safezmq.protocol.frames import (
     COMMAND,
+    JOIN_BODY_MAX,
     LONG,
     MAX_FRAME_SIZE,
     MORE,
@@ -29,6 +30,7 @@ from safezmq.protocol.frames import (
     FrameDecoder,
     encode_command,
     encode_message,
+    encode_single_frame_messages,
     frame_header,
 )
 from safezmq.protocol.limits import LARGE_FRAME_THRESHOLD, MAX_MID_MESSAGE_COMMAND_SIZE, Limits
@@ -178,6 +180,41 @@ def test_encode_message_counts_octets_of_a_memoryview() -> None:
     assert out[1] is numbers
     stream = b"".join(bytes(b) for b in out)
     assert decode(stream) == [("message", [numbers.tobytes()])]
+
+
+@SETTINGS
+@given(st.lists(st.binary(max_size=300) | st.binary(min_size=250, max_size=600), max_size=20))
+def test_single_frame_batch_encoding_is_message_by_message_encoding(bodies: list[bytes]) -> None:
+    """The batch encoder of the send path is a shortcut: the same octets as encode_message."""
+    expected = b"".join(b"".join(map(bytes, encode_message([body]))) for body in bodies)
+    got = encode_single_frame_messages([[body] for body in bodies])
+    assert got == expected if bodies else got is None
+
+
+def test_single_frame_batch_encoding_declines_what_it_must_not_join() -> None:
+    small = [b"a"] * 3
+    assert encode_single_frame_messages([small[:1], [b"x" * (JOIN_BODY_MAX + 1)]]) is None
+    assert encode_single_frame_messages([small[:1], [b"x", b"y"]]) is None  # multipart
+    assert encode_single_frame_messages([small[:1], [bytearray(b"x")]]) is None  # not bytes
+    assert encode_single_frame_messages([small[:1], (b"x",)]) is None  # not a plain message
+    assert encode_single_frame_messages([[b"x" * JOIN_BODY_MAX]]) == frame_header(JOIN_BODY_MAX) + (
+        b"x" * JOIN_BODY_MAX
+    )
+
+
+def test_whole_long_frames_respect_maxmsgsize() -> None:
+    """Long single frames that arrive whole take the decoder's fast path; MAXMSGSIZE holds."""
+    limits = Limits(max_message_size=1000)
+    stream = wire(b"a" * 1000) + wire(b"b" * 300) + wire(b"c" * 5, long=True)
+    assert decode(stream, limits) == [
+        ("message", [b"a" * 1000]),
+        ("message", [b"b" * 300]),
+        ("message", [b"c" * 5]),
+    ]
+    with pytest.raises(MessageTooLarge):
+        decode(wire(b"ok") + wire(b"d" * 1001), limits)
+    with pytest.raises(MessageTooLarge):  # a size above 2^63-1, complete or not
+        decode(wire(b"ok") + long_header(MAX_FRAME_SIZE + 1) + b"xy")
 
 
 def test_encode_command() -> None:

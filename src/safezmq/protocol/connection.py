@@ -40,7 +40,7 @@ from .frames import (
     FrameDecoder,
     encode_command,
     encode_message,
-    encode_small_messages,
+    encode_single_frame_messages,
     frame_header,
 )
 from .greeting import (
@@ -374,8 +374,8 @@ class Connection:
             return count
         out = self._out
         if start == 0 and count > 8:
-            wire = encode_small_messages(messages)
-            if wire is not None:  # every message one small frame: encoded without a loop
+            wire = encode_single_frame_messages(messages)
+            if wire is not None:  # every message one small frame: encoded in one buffer
                 out.append(wire)
                 return count
         append = out.append

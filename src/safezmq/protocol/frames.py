@@ -8,6 +8,7 @@ declares 2^63 octets is an error, and one that declares 60 MiB and sends 1 KiB h
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 from itertools import chain
 from operator import itemgetter
@@ -36,13 +37,14 @@ Message = list[Buffer]
 
 #: Headers of short frames, precomputed: [flags][size] -> 2 octets.
 SHORT_HEADERS = [[bytes((flags, size)) for size in range(256)] for flags in range(8)]
+_pack_long_header = struct.Struct(">BQ").pack
 
 
 def frame_header(size: int, flags: int = 0) -> bytes:
     """The flags-and-size header of a frame of ``size`` octets."""
     if size < 256:
         return SHORT_HEADERS[flags][size]
-    return bytes((flags | LONG,)) + size.to_bytes(8, "big")
+    return _pack_long_header(flags | LONG, size)
 
 
 def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
@@ -61,22 +63,35 @@ def encode_message(frames: Sequence[Buffer]) -> list[Buffer]:
 
 
 _SMALL_HEADER = SHORT_HEADERS[0].__getitem__
+_unpack_size = struct.Struct(">Q").unpack_from
 _first_frame = itemgetter(0)
 
 
-def encode_small_messages(messages: Sequence[Any]) -> bytes | None:
-    """The wire form of a batch of messages that are all one ``bytes`` frame of under 256
-    octets (the commonest traffic), built with C-level loops only; None if any message is
-    not like that (the caller then encodes message by message)."""
+#: Bodies up to this size are joined with their headers into one buffer when a batch of
+#: single-frame messages is encoded (copying a small body is cheaper than a buffer of its own);
+#: larger ones are never copied.
+JOIN_BODY_MAX = 8192
+
+
+def _header_of_final_frame(size: int) -> bytes:
+    return _SMALL_HEADER(size) if size < 256 else _pack_long_header(LONG, size)
+
+
+def encode_single_frame_messages(messages: Sequence[Any]) -> bytes | None:
+    """The wire form of a batch of messages that are all one ``bytes`` frame of at most
+    ``JOIN_BODY_MAX`` octets (the commonest traffic), built with C-level loops where it can
+    be; None if any message is not like that (the caller then encodes message by message)."""
     if set(map(type, messages)) != {list} or set(map(len, messages)) != {1}:
         return None
     bodies = list(map(_first_frame, messages))
     if set(map(type, bodies)) != {bytes}:
         return None
     sizes = list(map(len, bodies))
-    if max(sizes) > 255:
+    largest = max(sizes)
+    if largest > JOIN_BODY_MAX:
         return None
-    return b"".join(chain.from_iterable(zip(map(_SMALL_HEADER, sizes), bodies, strict=True)))
+    headers = map(_SMALL_HEADER if largest < 256 else _header_of_final_frame, sizes)
+    return b"".join(chain.from_iterable(zip(headers, bodies, strict=True)))
 
 
 def encode_command(body: Buffer) -> bytes:
@@ -266,6 +281,17 @@ class FrameDecoder:
                 count += 1
                 pos = end
                 continue
+            if flags == LONG and fast and n - pos >= 9:
+                # The same for a long frame that is all here and within MAXMSGSIZE (anything
+                # else, including a size above 2^63-1, goes on to the checks below).
+                size = _unpack_size(data, pos + 1)[0]
+                end = pos + 9 + size
+                if end <= n and (max_message < 0 or size <= max_message):
+                    out.append([data[pos + 9 : end]])
+                    delivered += size
+                    count += 1
+                    pos = end
+                    continue
             if flags & LONG:
                 if n - pos < 9:
                     need = 9
