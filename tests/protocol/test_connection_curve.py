@@ -6,6 +6,8 @@ ERROR after the handshake (RFC 26: not even for an invalid MESSAGE).  Secret key
 
 from __future__ import annotations
 
+from array import array
+
 import nacl.bindings as sodium
 import pytest
 
@@ -1030,6 +1032,14 @@ def test_message_boxes_are_the_same_through_libsodium_directly_and_pynacl(
 
     _, server = codecs()
     assert server.unbox(bytearray(public[0])) == (MORE, body)
+    # A view whose items are not octets (copy=False with an array of ints): every octet is
+    # sealed, none is left in clear after the box, and it opens to the same octets.
+    ints = array("i", range(size // 4 + 1))
+    client, server = codecs()
+    boxed = bytes(client.box(0, memoryview(ints)))
+    assert len(boxed) == curve.CurveCodec.overhead + len(ints) * ints.itemsize
+    assert server.unbox(boxed) == (0, ints.tobytes())
+    assert ints.tobytes()[-8:] not in boxed[curve.CurveCodec.overhead :]
     for position in (0, 16, 31, 32, len(public[1]) - 1):
         _, server = codecs()
         server.unbox(public[0])  # nonce 1 taken; nonce 2 is next

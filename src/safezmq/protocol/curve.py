@@ -24,6 +24,14 @@ from typing import Any
 import nacl.bindings as sodium
 from nacl.exceptions import CryptoError
 
+from ..constants import ProtocolErrorCode
+from .commands import READY, command
+from .errors import ProtocolError
+from .frames import COMMAND, MORE, Buffer
+from .keys import KeyLike, decode_key, public_from_secret
+from .mechanism import Mechanism, Phase, TrafficCodec
+from .secret import Secret
+
 try:
     # PyNaCl's own cffi binding of libsodium.  Its public crypto_box_*_afternm functions
     # allocate a zero-filled buffer for every box and copy it out again, which doubles the cost
@@ -37,14 +45,6 @@ try:
     _from_buffer: Any = _ffi.from_buffer
 except (ImportError, AttributeError):  # pragma: no cover - depends on PyNaCl's internals
     _secretbox_easy = _secretbox_open_easy = _from_buffer = None
-
-from ..constants import ProtocolErrorCode
-from .commands import READY, command
-from .errors import ProtocolError
-from .frames import COMMAND, MORE, Buffer
-from .keys import KeyLike, decode_key, public_from_secret
-from .mechanism import Mechanism, Phase, TrafficCodec
-from .secret import Secret
 
 HELLO = b"HELLO"
 WELCOME = b"WELCOME"
@@ -178,6 +178,10 @@ class CurveCodec(TrafficCodec):
         # where its ciphertext goes and sealed there (libsodium allows c and m to overlap), so
         # the frame is copied once.  crypto_box_easy_afternm is crypto_secretbox_easy with the
         # precomputed key: the same octets on the wire.
+        if not isinstance(body, (bytes, bytearray)):
+            # A view's len() counts items, not octets (an array of ints, say): seal its octets.
+            view = memoryview(body)
+            body = view.cast("B") if view.c_contiguous else view.tobytes()
         size = len(body)
         out = bytearray(self.overhead + size)
         out[:8] = _MESSAGE_HEADER
