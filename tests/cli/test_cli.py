@@ -93,6 +93,20 @@ class Background:
         self.procs.append(proc)
         return proc
 
+    def start_bound(
+        self, command: str, *args: str, env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], str]:
+        """Start ``command`` bound to ``tcp://127.0.0.1:*``; return it and the endpoint it says
+        it bound (a port found free beforehand may be taken by another connection before the
+        process binds it)."""
+        proc = self.start(command, "tcp://127.0.0.1:*", *args, env=env)
+        said = read_stderr_until(proc, "bound to tcp://")
+        if "\n" not in said.partition("bound to tcp://")[2]:
+            said += read_stderr_until(proc, "\n")  # the rest of the line
+        found = re.search(r"bound to (tcp://127\.0\.0\.1:\d+)\n", said)
+        assert found is not None, said
+        return proc, found.group(1)
+
     def kill_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -412,8 +426,6 @@ def test_send_recv_between_two_cli_processes(background: Background, tmp_path: P
 def test_send_recv_files_with_curve_and_progress(
     background: Background, certs: dict[str, Path], tmp_path: Path
 ) -> None:
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
     payload = os.urandom(200_000) + b"\n\x00end"
     source, target = tmp_path / "in.bin", tmp_path / "out.bin"
     source.write_bytes(payload)
@@ -421,8 +433,8 @@ def test_send_recv_files_with_curve_and_progress(
         *("--curve-server", "--cert", str(certs["server"])),
         *("--allow-key-dir", str(certs["allowed"])),
     ]
-    receiver = background.start(
-        "recv", endpoint, "--file", str(target), "--timeout", CLI_TIMEOUT, *server
+    receiver, endpoint = background.start_bound(
+        "recv", "--file", str(target), "--timeout", CLI_TIMEOUT, *server
     )
     client = ["--curve-serverkey", str(certs["server_public"]), "--cert", str(certs["client"])]
     sent = run(
@@ -439,13 +451,11 @@ def test_send_recv_files_with_curve_and_progress(
 def test_curve_client_with_an_unknown_key_is_refused(
     background: Background, certs: dict[str, Path]
 ) -> None:
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
     server = [
         *("--curve-server", "--cert", str(certs["server"])),
         *("--allow-key-dir", str(certs["allowed"])),
     ]
-    receiver = background.start("recv", endpoint, "--timeout", CLI_TIMEOUT, *server)
+    receiver, endpoint = background.start_bound("recv", "--timeout", CLI_TIMEOUT, *server)
     refused = run(
         "send",
         endpoint,
@@ -485,12 +495,9 @@ def test_send_to_pyzmq_and_recv_from_pyzmq_with_curve(
     assert [pull.recv() for _ in range(3)] == [b"hello libzmq"] * 3
 
     # libzmq PUSH (NULL) -> CLI recv.
-    port = free_port()
-    receiver = background.start(
-        "recv", f"tcp://127.0.0.1:{port}", "--count", "2", "--timeout", CLI_TIMEOUT
-    )
+    receiver, endpoint = background.start_bound("recv", "--count", "2", "--timeout", CLI_TIMEOUT)
     push = libzmq_socket(zctx, zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
+    push.connect(endpoint)
     push.send_multipart([b"multi", b"part"])
     push.send(b"single")
     code, out, err = finish(receiver)
@@ -528,6 +535,7 @@ def test_ctrl_c_ends_a_receiver_with_one_line(background: Background) -> None:
 
 
 def test_pub_sub_between_two_cli_processes(background: Background) -> None:
+    # The subscriber connects first and the publisher binds: a port found free beforehand.
     port = free_port()
     endpoint = f"tcp://127.0.0.1:{port}"
     subscriber = background.start(
@@ -549,11 +557,8 @@ def test_pub_sub_with_pyzmq_both_ways(
     zctx: zmq.Context[zmq.Socket[bytes]], background: Background, certs: dict[str, Path]
 ) -> None:
     # CLI pub (CURVE server with an allow-list) -> libzmq SUB (CURVE client with client's key).
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    publisher = background.start(
+    publisher, endpoint = background.start_bound(
         "pub",
-        endpoint,
         *("-m", "tick", "--count", "3", "--timeout", CLI_TIMEOUT),
         *("--curve-server", "--cert", str(certs["server"])),
         *("--allow-key-dir", str(certs["allowed"])),
@@ -595,11 +600,8 @@ def test_pub_sub_with_pyzmq_both_ways(
 def test_req_rep_between_two_cli_processes_with_curve(
     background: Background, certs: dict[str, Path]
 ) -> None:
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    replier = background.start(
+    replier, endpoint = background.start_bound(
         "rep",
-        endpoint,
         *("--count", "2", "--reply", "ok", "--timeout", CLI_TIMEOUT),
         *("--curve-server", "--cert", str(certs["server"])),
         *("--allow-key-dir", str(certs["allowed"])),
@@ -634,12 +636,9 @@ def test_req_rep_with_pyzmq_both_ways(
     assert out == "pong:ping\npong:ping\n"
 
     # libzmq REQ -> CLI rep (echo by default).
-    port = free_port()
-    replier = background.start(
-        "rep", f"tcp://127.0.0.1:{port}", "--count", "1", "--timeout", CLI_TIMEOUT
-    )
+    replier, endpoint = background.start_bound("rep", "--count", "1", "--timeout", CLI_TIMEOUT)
     req = libzmq_socket(zctx, zmq.REQ)
-    req.connect(f"tcp://127.0.0.1:{port}")
+    req.connect(endpoint)
     req.send(b"echo me")
     assert req.recv() == b"echo me"
     code, out, err = finish(replier)
@@ -652,11 +651,8 @@ def test_plain_password_comes_from_the_environment_and_is_never_shown(
 ) -> None:
     password = "correct horse battery staple"
     env = {**os.environ, "SAFEZMQ_PLAIN_PASSWORD": password}
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    replier = background.start(
+    replier, endpoint = background.start_bound(
         "rep",
-        endpoint,
         *("--count", "1", "--timeout", CLI_TIMEOUT, "--plain-server", "--plain-user", "bob"),
         env=env,
     )
