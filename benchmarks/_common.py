@@ -98,6 +98,13 @@ def use_uvloop() -> str:
     return str(getattr(uvloop, "__version__", "?"))
 
 
+def add_worker_arguments(parser: argparse.ArgumentParser, timeout_help: str) -> None:
+    """``--timeout``, ``--uvloop`` and ``--json``, which every worker takes."""
+    parser.add_argument("--timeout", type=float, default=DEFAULT_OP_TIMEOUT_S, help=timeout_help)
+    add_uvloop_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def add_copy_argument(parser: argparse.ArgumentParser) -> None:
     """``--copy``/``--no-copy``: send and receive with copy=True (pyzmq's default) or not."""
     parser.add_argument(

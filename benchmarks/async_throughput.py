@@ -240,14 +240,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "safezmq gives them its I/O thread)",
     )
     common.add_copy_argument(parser)
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=common.DEFAULT_OP_TIMEOUT_S,
-        help="seconds without a message sent or received before the run fails",
+    common.add_worker_arguments(
+        parser, "seconds without a message sent or received before the run fails"
     )
-    common.add_uvloop_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.size < 1:
         parser.error("--size must be at least 1 byte")

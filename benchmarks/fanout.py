@@ -415,14 +415,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"SNDHWM and RCVHWM (default {HWM_PER_WINDOW} x window, at least {MIN_HWM})",
     )
     common.add_copy_argument(parser)
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=common.DEFAULT_OP_TIMEOUT_S,
-        help="seconds any one send/recv/exit may take before the run fails",
+    common.add_worker_arguments(
+        parser, "seconds any one send/recv/exit may take before the run fails"
     )
-    common.add_uvloop_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--role", choices=("pub", "sub"), default="pub", help=argparse.SUPPRESS)
     parser.add_argument("--id", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)

@@ -180,14 +180,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, help="round trips (default: as many as --duration)")
     parser.add_argument("--duration", type=float, default=1.5, help="seconds of round trips")
     parser.add_argument("--warmup", type=int, default=500, help="unmeasured round trips first")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=common.DEFAULT_OP_TIMEOUT_S,
-        help="seconds any one send/recv may take before the run fails",
-    )
-    common.add_uvloop_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_worker_arguments(parser, "seconds any one send/recv may take before the run fails")
     parser.add_argument(
         "--role", choices=("local", "remote"), default="local", help=argparse.SUPPRESS
     )

@@ -168,19 +168,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--duration", type=float, default=1.5, help="target seconds when choosing the count"
     )
     common.add_copy_argument(parser)
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=common.DEFAULT_OP_TIMEOUT_S,
-        help="seconds any one send/recv/exit may take before the run fails",
+    common.add_worker_arguments(
+        parser,
+        "seconds any one send/recv/exit may take before the run fails",
     )
     parser.add_argument(
         "--curve",
         action="store_true",
         help="over CURVE (the receiver is the server, with a ThreadAuthenticator allowing any key)",
     )
-    common.add_uvloop_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--role", choices=("local", "remote"), default="local", help=argparse.SUPPRESS
     )
