@@ -37,7 +37,6 @@ import asyncio
 import functools
 import json
 import pickle
-import select as _select
 from collections import deque
 from collections.abc import Callable, Sequence
 from threading import get_ident
@@ -854,20 +853,7 @@ class Poller(_poll.Poller):
             else:
                 raw[_poll._fileno(sock)] = flags
         if raw:
-            probe = _select.poll()
-            for fd in raw:
-                probe.register(fd, _select.POLLIN | _select.POLLPRI | _select.POLLOUT)
-            for fd, revents in probe.poll(0):
-                events = 0
-                if revents & (_select.POLLIN | _select.POLLPRI | _select.POLLHUP):
-                    events |= POLLIN
-                if revents & _select.POLLOUT:
-                    events |= POLLOUT
-                if revents & (_select.POLLERR | _select.POLLNVAL):
-                    events |= POLLERR
-                events &= raw[fd] | POLLERR
-                if events:
-                    ready.append((fd, events))
+            ready += _poll.raw_ready(raw)
         return ready
 
     async def _wait(

@@ -97,7 +97,6 @@ class Poller:
                 fd = _fileno(sock)
                 raw[fd] = raw.get(fd, 0) | flags
         if raw:
-            probe = _select.poll()
             for fd, flags in raw.items():
                 mask = 0
                 if flags & POLLIN:
@@ -107,19 +106,29 @@ class Poller:
                 if flags & POLLERR:
                     mask |= _select.POLLERR
                 waiter.register(fd, mask)
-                probe.register(fd, _select.POLLIN | _select.POLLPRI | _select.POLLOUT)
-            for fd, revents in probe.poll(0):
-                events = 0
-                if revents & (_select.POLLIN | _select.POLLPRI | _select.POLLHUP):
-                    events |= POLLIN
-                if revents & _select.POLLOUT:
-                    events |= POLLOUT
-                if revents & (_select.POLLERR | _select.POLLNVAL):
-                    events |= POLLERR
-                events &= raw[fd] | POLLERR
-                if events:
-                    ready.append((fd, events))
+            ready += raw_ready(raw)
         return ready, waiter
+
+
+def raw_ready(raw: dict[int, int]) -> list[tuple[int, int]]:
+    """Which of the raw descriptors ``raw`` (fd -> the events asked for) are ready now, as
+    (fd, events) pairs in ZeroMQ's terms; POLLERR is always reported."""
+    probe = _select.poll()
+    for fd in raw:
+        probe.register(fd, _select.POLLIN | _select.POLLPRI | _select.POLLOUT)
+    ready = []
+    for fd, revents in probe.poll(0):
+        events = 0
+        if revents & (_select.POLLIN | _select.POLLPRI | _select.POLLHUP):
+            events |= POLLIN
+        if revents & _select.POLLOUT:
+            events |= POLLOUT
+        if revents & (_select.POLLERR | _select.POLLNVAL):
+            events |= POLLERR
+        events &= raw[fd] | POLLERR
+        if events:
+            ready.append((fd, events))
+    return ready
 
 
 def select(
