@@ -205,17 +205,9 @@ class SocketCore:
         return self._received(got)
 
     def _recv_message(self, flags: int = 0) -> tuple[Message, Pipe | None]:
-        if self._closed:
-            self._check_open()
-        mailbox = self.mailbox
-        if mailbox._signaled or mailbox._items or self._ctx_terminated:
-            self._process_commands()
-        pattern = self.pattern
-        got = pattern.recv()
+        got = self._recv_nowait()
         if got is not None:
-            if type(got[0]) is list and not self._conflate:
-                return got  # the common case: a plain message, nothing to finish
-            return self._received(got)
+            return got
         if flags & DONTWAIT:
             raise Again()
         timeout = self.options[SocketOption.RCVTIMEO]
@@ -223,8 +215,8 @@ class SocketCore:
         while True:
             if not self._wait(deadline):
                 raise Again(msg="receive timed out (RCVTIMEO)")
-            self._process_commands()
-            got = pattern.recv()
+            self._process_commands()  # ETERM even if the socket was closed meanwhile
+            got = self.pattern.recv()
             if got is not None:
                 if type(got[0]) is list and not self._conflate:
                     return got
