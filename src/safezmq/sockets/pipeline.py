@@ -48,9 +48,7 @@ class Pull(Pattern):
         return True
 
     def terminated(self, pipe: Pipe) -> None:
-        if not pipe.inbound.probe():
-            self.fq.detach(pipe)
-        # else: the fair-queue drops it once its last message has been read
+        self.fq.terminated(pipe)
 
     def read_activated(self, pipe: Pipe) -> None:
         self.fq.read_activated(pipe)

@@ -308,8 +308,7 @@ class XSub(Pattern):
 
     def terminated(self, pipe: Pipe) -> None:
         self.dist.detach(pipe)
-        if not pipe.inbound.probe():
-            self.fq.detach(pipe)
+        self.fq.terminated(pipe)
 
     def read_activated(self, pipe: Pipe) -> None:
         self.fq.read_activated(pipe)

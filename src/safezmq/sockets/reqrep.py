@@ -40,8 +40,7 @@ class Dealer(Pattern):
 
     def terminated(self, pipe: Pipe) -> None:
         self.lb.detach(pipe)
-        if not pipe.inbound.probe():
-            self.fq.detach(pipe)
+        self.fq.terminated(pipe)
 
     def read_activated(self, pipe: Pipe) -> None:
         self.fq.read_activated(pipe)
@@ -161,8 +160,7 @@ class Rep(Pattern):
         return True
 
     def terminated(self, pipe: Pipe) -> None:
-        if not pipe.inbound.probe():
-            self.fq.detach(pipe)
+        self.fq.terminated(pipe)
 
     def read_activated(self, pipe: Pipe) -> None:
         self.fq.read_activated(pipe)
@@ -278,8 +276,7 @@ class Router(Pattern):
         rid = pipe.state
         if rid is not None and self.by_id.get(rid) is pipe:
             del self.by_id[rid]
-        if not pipe.inbound.probe():
-            self.fq.detach(pipe)
+        self.fq.terminated(pipe)
 
     def read_activated(self, pipe: Pipe) -> None:
         self.fq.read_activated(pipe)

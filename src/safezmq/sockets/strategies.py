@@ -108,6 +108,12 @@ class FairQueue(_RoundRobin):
     def read_activated(self, pipe: Pipe) -> None:
         self.activate(pipe)
 
+    def terminated(self, pipe: Pipe) -> None:
+        """``pipe``'s peer is gone: drop it now if nothing of it is left to read, otherwise
+        ``recv`` drops it once its last message has been read."""
+        if not pipe.inbound.probe():
+            self.detach(pipe)
+
     def recv(self) -> tuple[Message, Pipe] | None:
         """The next message and the pipe it came from, or None."""
         pipes = self.pipes

@@ -39,8 +39,7 @@ class StreamPattern(Pattern):
     def terminated(self, pipe: Pipe) -> None:
         if self.by_id.get(pipe.state) is pipe:
             del self.by_id[pipe.state]
-        if not pipe.inbound.probe():
-            self.fq.detach(pipe)
+        self.fq.terminated(pipe)
 
     def read_activated(self, pipe: Pipe) -> None:
         self.fq.read_activated(pipe)
