@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
+from fuzz.harnesses._connection import Checkpoint, answer_zap
+from fuzz.harnesses._connection import walk as walk_pair
+from fuzz.harnesses._util import buffer_cap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,10 +54,8 @@ from safezmq.protocol import (
     ZapRequestNeeded,
 )
 from safezmq.protocol.commands import command
-from safezmq.protocol.curve import CurveCodec
 from safezmq.protocol.frames import encode_command
 from safezmq.protocol.greeting import GREETING_SIZE
-from safezmq.protocol.limits import MAX_MID_MESSAGE_COMMAND_SIZE
 from safezmq.protocol.zap import reply_for
 
 from .linkutil import (
@@ -87,16 +87,6 @@ SETTINGS = settings(max_examples=100, deadline=None)
 #: WELCOME and READY are the largest) and one ERROR.  Everything else answers input (PONG < PING).
 OUTPUT_SLACK = 512
 EVENT_TYPES = (HandshakeComplete, ZapRequestNeeded, PingReceived, PongReceived, Subscribe, Cancel)
-
-
-def buffer_cap(limits: Limits) -> int:
-    """The most a connection may buffer, whatever it is fed: one partial frame (header and all
-    but one octet of a body the limits allow) plus the message in progress, which together stay
-    within the larger of the command limit and MAXMSGSIZE plus CURVE's box overhead, plus a
-    partial heartbeat between the frames of that message."""
-    assert limits.max_message_size >= 0
-    frame = max(limits.max_handshake_command_size, limits.max_message_size + CurveCodec.overhead)
-    return frame + 9 + (9 + MAX_MID_MESSAGE_COMMAND_SIZE)
 
 
 # -- scenarios: a connection under test and the real peer that drives it ---------------------------
@@ -169,66 +159,11 @@ SCENARIOS: dict[str, Callable[[Limits], Pair]] = {
 }
 
 
-@dataclass
-class Checkpoint:
-    label: str
-    conn: Connection
-    peer: Connection
-    #: What the peer has sent and ``conn`` has not read yet: valid input from here on.
-    pending: bytes
-
-
-def _answer_zap(conn: Connection, events: list[object]) -> list[object]:
-    more: list[object] = []
-    for event in events:
-        if isinstance(event, ZapRequestNeeded):
-            more += conn.zap_reply(reply_for(event.request, 200, b"", b"user"))
-    return events + more
-
-
-def _send_traffic(peer: Connection) -> None:
-    """What the peer says once connected: messages, commands, a heartbeat (fits SMALL)."""
-    peer.send_message([b"first", b"", b"z" * 300])
-    peer.send_ping(30, b"ctx")
-    peer.send_message([b"second"])
-    if peer.socket_type == b"SUB":
-        peer.send_subscribe(b"topic")
-        peer.send_cancel(b"topic")
-
-
 def walk(scenario: str, limits: Limits) -> Iterator[Checkpoint]:
-    """Drive a fresh pair through the handshake, stopping at each state of ``conn``.
-
-    At a checkpoint everything ``conn`` sent has reached the peer; ``pending`` is what the peer
-    sent back.  The greeting is delivered alone, so "after the greeting" is a checkpoint of its
-    own; a ZAP request is a checkpoint before it is answered.  The walk ends in traffic, with the
-    peer's first messages pending.
-    """
+    """Drive a fresh pair through the handshake, stopping at each state of ``conn`` (the fuzz
+    harnesses' walk: see fuzz/harnesses/_connection.py)."""
     conn, peer = SCENARIOS[scenario](limits)
-    queue = b""
-    in_traffic = False
-    while True:
-        out = flush(conn)
-        if out:
-            _answer_zap(peer, peer.receive_data(out))
-        queue += flush(peer)
-        if conn.state is State.TRAFFIC and peer.state is State.TRAFFIC and not queue:
-            _send_traffic(peer)
-            queue = flush(peer)
-            in_traffic = True
-        step = conn.mechanism.step if conn.state is State.HANDSHAKE else ""
-        label = f"{conn.state.value}:{step}" if step else conn.state.value
-        yield Checkpoint(label, conn, peer, queue)
-        if in_traffic:
-            return
-        if conn.state is State.GREETING:
-            chunk, queue = queue[:GREETING_SIZE], queue[GREETING_SIZE:]
-        else:
-            chunk, queue = queue, b""
-        events = conn.receive_data(chunk)
-        if any(isinstance(e, ZapRequestNeeded) for e in events):
-            yield Checkpoint("zap-pending", conn, peer, queue)
-        _answer_zap(conn, events)
+    yield from walk_pair(conn, peer)
 
 
 def checkpoint(scenario: str, index: int, limits: Limits) -> Checkpoint:
@@ -352,7 +287,7 @@ def feed_and_check(
     A ZAP request raised by the input is answered 200 at once; ``zap_answer`` = (i, reply) gives
     the pending request of a zap-pending checkpoint ``reply`` just before piece ``i``.
     """
-    cap = buffer_cap(conn.limits) if conn.limits.max_message_size >= 0 else None
+    cap = buffer_cap(conn.limits)  # None when MAXMSGSIZE is unlimited
     fed = sent_total = 0
     events: list[object] = []
     failed = False
@@ -376,7 +311,7 @@ def feed_and_check(
         else:
             was_traffic = before is State.TRAFFIC
             _check_events(conn, got, events, was_traffic)
-            more = _answer_zap(conn, got)[len(got) :]
+            more = answer_zap(conn, got)
             _check_events(conn, more, events, was_traffic)
             sent = flush(conn)
             assert conn.state is not State.CLOSED
