@@ -973,16 +973,8 @@ class Context(_context.Context):
         if not self._blocks_own_loop():
             super().term()
             return
-        with self._lock:
-            first = not self._closed
-            self._closed = True
-            sockets = list(self._sockets)
-        if first:
-            for sock in sockets:
-                sock.mailbox.post(sock._context_terminated, None)
+        self._terminate_sockets()
         with self._changed:
-            while any(not s._closed for s in list(self._sockets)):
-                self._changed.wait(0.1)
             self._open_engines.clear()
         self._runner_instance = None
 

@@ -150,6 +150,18 @@ class Context(AttributeOptions):
     def term(self) -> None:
         """Terminate: blocked calls raise ETERM; returns once every socket is closed and its
         queued messages are sent (or LINGER expired)."""
+        self._terminate_sockets()
+        with self._changed:
+            while self._open_engines:
+                self._changed.wait(0.1)
+        runner = self._runner_instance
+        if runner is not None:
+            runner.stop()
+            self._runner_instance = None
+
+    def _terminate_sockets(self) -> None:
+        """Mark the context terminated and tell each socket (the first time); return once
+        every socket is closed."""
         with self._lock:
             first = not self._closed
             self._closed = True
@@ -160,12 +172,6 @@ class Context(AttributeOptions):
         with self._changed:
             while any(not s._closed for s in list(self._sockets)):
                 self._changed.wait(0.1)
-            while self._open_engines:
-                self._changed.wait(0.1)
-        runner = self._runner_instance
-        if runner is not None:
-            runner.stop()
-            self._runner_instance = None
 
     def destroy(self, linger: int | None = None) -> None:
         """Close every socket (with ``linger`` if given), then terminate."""
