@@ -1,6 +1,6 @@
 """Import lint: the protocol layer is sans-I/O.
 
-DESIGN.md: "protocol/ imports only the standard library, the crypto binding and safezmq's
+docs/architecture.md: "protocol/ imports only the standard library, the crypto binding and safezmq's
 error/constants.  No sockets, threads, asyncio, clocks (time is passed in) or logging."  Every
 module under src/safezmq/protocol/ is parsed with ``ast`` (not imported, so nothing is hidden by
 import-time tricks) and each import, wherever it appears, is checked against an allow-list.

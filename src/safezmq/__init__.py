@@ -1,48 +1,38 @@
 """safezmq: ZeroMQ in pure Python, wire-compatible with libzmq 4.x and secure by default.
 
 ``import safezmq as zmq`` gives pyzmq's API: Context, Socket, Poller, Frame, the constants
-(``zmq.PUSH``, ``zmq.LINGER``, ``zmq.EAGAIN``, ``zmq.EVENT_CONNECTED`` ...) and the errors.
+(``zmq.PUSH``, ``zmq.LINGER``, ``zmq.EAGAIN``, ``zmq.EVENT_CONNECTED`` ...) and the errors,
+with pyzmq's module layout (``zmq.sugar``, ``zmq.backend``, ``zmq.utils.jsonapi`` ...).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
 
 from . import constants, error
 from .audit import Finding
-from .constants import (
-    ContextOption,
-    DeviceType,
-    Errno,
-    Event,
-    Flag,
-    MessageOption,
-    NormMode,
-    PollEvent,
-    ProtocolErrorCode,
-    ReconnectStop,
-    RouterNotify,
-    SecurityMechanism,
-    SocketOption,
-    SocketType,
-)
-from .context import Context
+from .constants import *  # noqa: F403 - every constant and enum, as pyzmq exports them
+from .constants import Limit, ProtocolErrorCode
+from .context import Context, SyncContext
 from .error import (
     Again,
     ContextTerminated,
+    DraftFDWarning,
     InterruptedSystemCall,
     NotDone,
     ZMQBaseError,
     ZMQBindError,
     ZMQError,
+    ZMQVersionError,
     strerror,
+    zmq_errno,
 )
-from .message import Frame, Message, MessageTracker
+from .message import _FINISHED_TRACKER, Frame, Message, MessageTracker
 from .policy import Policy
-from .poll import Poller, select
+from .poll import Poller, select, zmq_poll
 from .protocol.keys import curve_keypair, curve_public
 from .proxy import device, proxy, proxy_steerable
-from .socket import COPY_THRESHOLD, Socket
+from .socket import COPY_THRESHOLD, Socket, SyncSocket
 from .transport.endpoint import MAX_IPC_PATH as IPC_PATH_MAX_LEN
 
 __version__ = "0.1.0"
@@ -50,30 +40,29 @@ __version__ = "0.1.0"
 LIBZMQ_COMPAT_VERSION = (4, 3, 5)
 VERSION_MAJOR, VERSION_MINOR, VERSION_PATCH = LIBZMQ_COMPAT_VERSION
 
+# These read __version__ and LIBZMQ_COMPAT_VERSION, so they come after them.
+from . import backend, sugar, utils  # noqa: E402
+from .sugar.stopwatch import Stopwatch  # noqa: E402
+from .sugar.version import (  # noqa: E402
+    __revision__,
+    pyzmq_version,
+    pyzmq_version_info,
+    zmq_version,
+    zmq_version_info,
+)
 
-def zmq_version_info() -> tuple[int, int, int]:
-    """The libzmq version safezmq is compatible with."""
-    return LIBZMQ_COMPAT_VERSION
+#: safezmq implements none of libzmq's draft API (SERVER/CLIENT, RADIO/DISH, Frame.group ...):
+#: pyzmq code checks these before using it.
+DRAFT_API = False
+PYZMQ_DRAFT_API = False
 
-
-def zmq_version() -> str:
-    return ".".join(map(str, LIBZMQ_COMPAT_VERSION))
-
-
-def pyzmq_version() -> str:
-    """safezmq's own version (pyzmq code sometimes asks)."""
-    return __version__
-
-
-def pyzmq_version_info() -> tuple[int, ...]:
-    return tuple(int(p) for p in __version__.split("."))
-
-
+#: What ``has()`` answers, for every capability libzmq's zmq_has() knows.
 _CAPABILITIES = {
     "ipc": True,
     "curve": True,
     "pgm": True,  # pgm:// and epgm:// (refused by the default policy: see Policy.allow_multicast)
     "tipc": False,
+    "vmci": False,
     "norm": False,
     "gssapi": False,
     "draft": False,
@@ -83,75 +72,77 @@ _CAPABILITIES = {
 
 
 def has(capability: str) -> bool:
-    """Whether safezmq supports ``capability`` ("ipc", "curve", ...)."""
+    """Whether safezmq supports ``capability`` ("ipc", "curve", "pgm", "draft" ...)."""
     return _CAPABILITIES.get(capability, False)
 
 
-def _export_constants(namespace: dict[str, Any]) -> list[str]:
-    names: list[str] = []
-    enums: tuple[type[Any], ...] = (
-        SocketType,
-        SocketOption,
-        ContextOption,
-        Errno,
-        Flag,
-        PollEvent,
-        MessageOption,
-        SecurityMechanism,
-        DeviceType,
-    )
-    for enum in enums:
-        for name, member in enum.__members__.items():
-            namespace.setdefault(name, member)
-            names.append(name)
-    prefixed: tuple[tuple[str, type[Any]], ...] = (
-        ("EVENT_", Event),
-        ("PROTOCOL_ERROR_", ProtocolErrorCode),
-        ("RECONNECT_STOP_", ReconnectStop),
-        ("NOTIFY_", RouterNotify),
-        ("NORM_", NormMode),
-    )
-    for prefix, enum in prefixed:
-        for name, member in enum.__members__.items():
-            namespace[prefix + name] = member
-            names.append(prefix + name)
-    return names
+def get_includes() -> list[str]:
+    """pyzmq gives Cython code its include directories here.  safezmq has no C headers; it
+    answers with the same shape (the package's parent, then its utils) so build scripts that
+    ask do not break, though there is nothing in them to include."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    return [os.path.dirname(package), os.path.join(package, "utils")]
 
 
-_CONSTANT_NAMES = _export_constants(globals())
+def get_library_dirs() -> list[str]:
+    """pyzmq gives the directory of its bundled libzmq here; safezmq has no library to link
+    against, so this is the package's own directory."""
+    return [os.path.dirname(os.path.abspath(__file__))]
 
-__all__ = [
+
+__all__: list[str] = [
     "COPY_THRESHOLD",
+    "DRAFT_API",
     "IPC_PATH_MAX_LEN",
     "LIBZMQ_COMPAT_VERSION",
+    "PYZMQ_DRAFT_API",
+    "_FINISHED_TRACKER",
     "Again",
     "Context",
-    "Finding",
-    "Policy",
     "ContextTerminated",
+    "DraftFDWarning",
+    "Finding",
     "Frame",
     "InterruptedSystemCall",
+    "Limit",
     "Message",
     "MessageTracker",
     "NotDone",
+    "Policy",
     "Poller",
+    "ProtocolErrorCode",
     "Socket",
+    "Stopwatch",
+    "SyncContext",
+    "SyncSocket",
     "ZMQBaseError",
     "ZMQBindError",
     "ZMQError",
+    "ZMQVersionError",
+    "__revision__",
     "__version__",
+    "backend",
     "constants",
     "curve_keypair",
     "curve_public",
     "device",
     "error",
+    "get_includes",
+    "get_library_dirs",
     "has",
     "proxy",
     "proxy_steerable",
     "pyzmq_version",
+    "pyzmq_version_info",
     "select",
     "strerror",
+    "sugar",
+    "utils",
+    "zmq_errno",
+    "zmq_poll",
     "zmq_version",
     "zmq_version_info",
-    *_CONSTANT_NAMES,
 ]
+# Every constant and enum, as pyzmq exports them, and its sugar and backend names (each once).
+__all__ += [name for name in constants.__all__ if name not in __all__]
+__all__ += [name for name in (*sugar.__all__, *backend.__all__) if name not in __all__]

@@ -18,7 +18,17 @@ class AttributeOptions:
         # Only called when normal lookup fails: treat it as an option name.
         if key.startswith("_"):
             raise AttributeError(key)
-        return self._get_attr_opt(key.upper())
+        from .constants import Errno
+        from .error import ZMQError
+
+        try:
+            return self._get_attr_opt(key.upper())
+        except ZMQError as exc:
+            # As pyzmq: an option that cannot be read (write-only, or not for this socket)
+            # is a missing attribute, so getattr(obj, name, default) and hasattr() work.
+            if exc.errno in (Errno.EINVAL, Errno.EFAULT):
+                raise AttributeError(f"{key}: {exc.strerror}") from None
+            raise
 
     def _set_attr_opt(self, name: str, value: Any) -> None:
         raise AttributeError(name)

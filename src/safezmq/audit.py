@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .core import SocketCore
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
+#: A client certificate expiring sooner than this is reported.
+EXPIRY_WARNING = 14 * 86400
 
 _POLICY_ADVICE = {
     "allow_plaintext_network": (
@@ -146,6 +149,17 @@ def audit_socket(sock: SocketCore) -> list[Finding]:
                     "start safezmq.auth's authenticator with the allowed client keys",
                 )
             )
+    if mechanism == 2 and options[SocketOption.CURVE_SERVER] and _rotating(sock):
+        findings.append(
+            Finding(
+                LOW,
+                label,
+                "",
+                "server-key rotation in progress: two CURVE server keys are accepted",
+                "call safezmq.auth.rotation.finish_rotation() once rotation_status() shows no "
+                "client on the old key (or cancel_rotation())",
+            )
+        )
     if options[SocketOption.MAXMSGSIZE] < 0:
         findings.append(
             Finding(
@@ -275,9 +289,77 @@ def audit_key_files() -> list[Finding]:
     return findings
 
 
+def _rotating(sock: SocketCore) -> bool:
+    try:
+        from .auth.rotation import is_rotating
+    except ImportError:
+        return False
+    return is_rotating(sock)
+
+
+def audit_authenticators(context: Context, now: float | None = None) -> list[Finding]:
+    """The allow-lists of the context's running authenticators: keys that never expire, keys
+    about to expire, and certificates or lists refused (nothing here shows more than a public
+    key's first characters)."""
+    try:
+        from .auth.base import _running
+    except ImportError:
+        return []
+    moment = time.time() if now is None else now
+    findings = []
+    for auth in list(_running):
+        if auth.context is not context:
+            continue
+        for domain, keys in sorted(auth.certs.items()):
+            expiry = auth.expiry.get(domain, {})
+            where = auth.watched.get(domain, "")
+            lasting = [key for key in keys if key not in expiry]
+            if lasting:
+                findings.append(
+                    Finding(
+                        LOW,
+                        f"authenticator domain {domain!r}",
+                        where,
+                        f"{len(lasting)} allowed CURVE key(s) never expire",
+                        "issue client certificates with an expiry (safezmq keygen --valid-for "
+                        "90d) and renew them",
+                    )
+                )
+            soon = sorted(
+                (when, key)
+                for key, when in expiry.items()
+                if moment < when <= moment + EXPIRY_WARNING
+            )
+            for when, key in soon:
+                days = (when - moment) / 86400
+                findings.append(
+                    Finding(
+                        MEDIUM,
+                        f"authenticator domain {domain!r}",
+                        where,
+                        f"CURVE key {key[:8].decode('ascii', 'replace')}... expires in "
+                        f"{days:.1f} days",
+                        "issue the client a new certificate (safezmq keygen --valid-for) and add "
+                        "it to the allow-list",
+                    )
+                )
+        for source, problems in sorted(auth.problems.items()):
+            if source.startswith("list:"):
+                fix = (
+                    "put back a list signed with the configured key and a higher sequence "
+                    "(safezmq keys revoke --list ... --signing-key ...)"
+                )
+            else:
+                fix = "fix or remove what the message names; the other certificates stay valid"
+            for line in problems:
+                findings.append(Finding(HIGH, "authenticator", source, line, fix))
+    return findings
+
+
 def audit_context(context: Context) -> list[Finding]:
     findings = audit_policy(context.policy)
     for sock in list(context._sockets):
         findings += audit_socket(sock)
     findings += audit_key_files()
+    findings += audit_authenticators(context)
     return findings

@@ -8,7 +8,7 @@ events, errno values and socket types mean the same thing to safezmq and to a li
 from __future__ import annotations
 
 import errno as _errno
-from enum import IntEnum
+from enum import Enum, IntEnum, IntFlag
 
 #: libzmq numbers its own error codes above this base when the platform lacks them.
 ZMQ_HAUSNUMERO = 156384712
@@ -81,8 +81,33 @@ class Errno(IntEnum):
     EMTHREAD = ZMQ_HAUSNUMERO + 54
 
 
-class Event(IntEnum):
-    """Socket monitor events (zmq_socket_monitor)."""
+class Event(IntFlag):
+    """Socket monitor events (zmq_socket_monitor), and, as in pyzmq, the protocol-error codes
+    a HANDSHAKE_FAILED_PROTOCOL event carries as its value (``PROTOCOL_ERROR_*``)."""
+
+    # The protocol-error codes come first: their values overlap the event bits, and the first
+    # name given to a value is the one a repr shows.
+    PROTOCOL_ERROR_WS_UNSPECIFIED = 0x30000000
+    PROTOCOL_ERROR_ZMTP_UNSPECIFIED = 0x10000000
+    PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = 0x10000001
+    PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = 0x10000002
+    PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE = 0x10000003
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 0x10000011
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE = 0x10000012
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO = 0x10000013
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE = 0x10000014
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR = 0x10000015
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY = 0x10000016
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME = 0x10000017
+    PROTOCOL_ERROR_ZMTP_INVALID_METADATA = 0x10000018
+    PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC = 0x11000001
+    PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH = 0x11000002
+    PROTOCOL_ERROR_ZAP_UNSPECIFIED = 0x20000000
+    PROTOCOL_ERROR_ZAP_MALFORMED_REPLY = 0x20000001
+    PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = 0x20000002
+    PROTOCOL_ERROR_ZAP_BAD_VERSION = 0x20000003
+    PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = 0x20000004
+    PROTOCOL_ERROR_ZAP_INVALID_METADATA = 0x20000005
 
     CONNECTED = 0x0001
     CONNECT_DELAYED = 0x0002
@@ -103,9 +128,9 @@ class Event(IntEnum):
     #: resource limit (its value says which) and was disconnected.  pyzmq's parser, which
     #: reads the field as signed, shows it as -32768.
     LIMIT_EXCEEDED = 0x8000
-    PIPES_STATS = 0x10000
+    ALL_V1 = 0xFFFF  # first, so that repr(EVENT_ALL) names ALL_V1 as pyzmq's does
     ALL = 0xFFFF
-    ALL_V1 = 0xFFFF
+    PIPES_STATS = 0x10000
     ALL_V2 = 0x1FFFF
 
 
@@ -150,8 +175,20 @@ class ContextOption(IntEnum):
     THREAD_NAME_PREFIX = 9
 
 
+class _OptType(Enum):
+    """The C type of a socket option's value (pyzmq's ``SocketOption._opt_type``)."""
+
+    int = "int"
+    int64 = "int64"
+    bytes = "bytes"
+    fd = "fd"
+
+
 class SocketOption(IntEnum):
     """Socket options (zmq_setsockopt), with libzmq's numbers."""
+
+    #: Set on every member below the class (see _OPTION_TYPES).
+    _opt_type: _OptType
 
     HWM = 1
     AFFINITY = 4
@@ -274,10 +311,10 @@ class SocketOption(IntEnum):
     NORM_PUSH = 124
 
 
-class Flag(IntEnum):
+class Flag(IntFlag):
     DONTWAIT = 1
-    NOBLOCK = 1
     SNDMORE = 2
+    NOBLOCK = 1
 
 
 class MessageOption(IntEnum):
@@ -286,7 +323,7 @@ class MessageOption(IntEnum):
     SRCFD = 2
 
 
-class PollEvent(IntEnum):
+class PollEvent(IntFlag):
     POLLIN = 1
     POLLOUT = 2
     POLLERR = 4
@@ -337,3 +374,93 @@ class NormMode(IntEnum):
     CCL = 2
     CCE = 3
     CCE_ECNONLY = 4
+
+
+#: The options whose value is not a C int (every other option is _OptType.int).
+_OPTION_TYPES: dict[str, _OptType] = {
+    **dict.fromkeys(["AFFINITY", "MAXMSGSIZE"], _OptType.int64),
+    **dict.fromkeys(
+        ["VMCI_BUFFER_SIZE", "VMCI_BUFFER_MIN_SIZE", "VMCI_BUFFER_MAX_SIZE"], _OptType.int64
+    ),
+    "FD": _OptType.fd,
+    **dict.fromkeys(
+        [
+            "ROUTING_ID",
+            "SUBSCRIBE",
+            "UNSUBSCRIBE",
+            "LAST_ENDPOINT",
+            "PLAIN_USERNAME",
+            "PLAIN_PASSWORD",
+            "CURVE_PUBLICKEY",
+            "CURVE_SECRETKEY",
+            "CURVE_SERVERKEY",
+            "ZAP_DOMAIN",
+            "CONNECT_ROUTING_ID",
+            "GSSAPI_PRINCIPAL",
+            "GSSAPI_SERVICE_PRINCIPAL",
+            "SOCKS_PROXY",
+            "XPUB_WELCOME_MSG",
+            "BINDTODEVICE",
+            "TCP_ACCEPT_FILTER",
+            "METADATA",
+            "SOCKS_USERNAME",
+            "SOCKS_PASSWORD",
+            "WSS_KEY_PEM",
+            "WSS_CERT_PEM",
+            "WSS_TRUST_PEM",
+            "WSS_HOSTNAME",
+            "HELLO_MSG",
+            "DISCONNECT_MSG",
+            "HICCUP_MSG",
+        ],
+        _OptType.bytes,
+    ),
+}
+for _member in SocketOption:
+    _member._opt_type = _OPTION_TYPES.get(_member.name, _OptType.int)
+
+
+def _global_name(enum: type[Enum], name: str) -> str:
+    """The module-level name of an enum member, as pyzmq spells it (``zmq.EVENT_CONNECTED``,
+    ``zmq.PROTOCOL_ERROR_ZAP_UNSPECIFIED``, ``zmq.NOTIFY_CONNECT``, ``zmq.PUSH`` ...)."""
+    if enum is Event:
+        return name if name.startswith("PROTOCOL_ERROR_") else "EVENT_" + name
+    prefix: dict[type[Enum], str] = {
+        RouterNotify: "NOTIFY_",
+        NormMode: "NORM_",
+        ReconnectStop: "RECONNECT_STOP_",
+    }
+    return prefix.get(enum, "") + name
+
+
+#: The enums whose members are module-level constants here and in ``safezmq``.
+_EXPORTED_ENUMS: tuple[type[Enum], ...] = (
+    ContextOption,
+    DeviceType,
+    Errno,
+    Event,
+    Flag,
+    MessageOption,
+    NormMode,
+    PollEvent,
+    ReconnectStop,
+    RouterNotify,
+    SecurityMechanism,
+    SocketOption,
+    SocketType,
+)
+
+
+def _export() -> list[str]:
+    names: list[str] = []
+    namespace = globals()
+    for enum in _EXPORTED_ENUMS:
+        names.append(enum.__name__)
+        for name, member in enum.__members__.items():
+            public = _global_name(enum, name)
+            namespace[public] = member
+            names.append(public)
+    return names
+
+
+__all__ = ["Enum", "IntEnum", "IntFlag", *_export()]

@@ -9,7 +9,10 @@ pending messages are sent (LINGER), then stops the I/O thread.
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import types
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -31,9 +34,18 @@ SOCKET_LIMIT = 65535
 
 T = TypeVar("T", bound="Context")
 
+#: Live contexts by ``underlying`` (what ``Context.shadow(int)`` looks up).
+_LIVE: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
+
 
 class Context(AttributeOptions):
-    """A safezmq context (pyzmq's ``zmq.Context``)."""
+    """A safezmq context (pyzmq's ``zmq.Context``).
+
+    ``Context(other)`` or ``Context.shadow(other.underlying)`` is another handle on an existing
+    context (a *shadow*: the same context, whose collection does not terminate it)."""
+
+    # A shadow shares the __dict__ (all state) of the context it shadows.
+    __slots__ = ("_shadow_obj",)
 
     _instance: ClassVar[Context | None] = None
     _instance_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -42,7 +54,22 @@ class Context(AttributeOptions):
     sockopts: dict[int, Any]
     _policy: Policy
 
-    def __init__(self, io_threads: int = 1, policy: Policy | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        io_threads: int | Context = 1,
+        policy: Policy | None = None,
+        *,
+        shadow: Context | int = 0,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(io_threads, Context) and not shadow:
+            shadow, io_threads = io_threads, 1
+        if shadow:
+            target = _shadowed(shadow)
+            object.__setattr__(self, "_shadow_obj", shadow)
+            self.__dict__ = target.__dict__
+            return
+        object.__setattr__(self, "_shadow_obj", None)
         if not isinstance(io_threads, int) or isinstance(io_threads, bool) or io_threads < 0:
             raise ZMQError(
                 Errno.EINVAL, f"io_threads must be a non-negative int, not {io_threads!r}"
@@ -67,6 +94,7 @@ class Context(AttributeOptions):
         self.sockopts = {}
         self._policy = policy if policy is not None else Policy.from_environment()
         self._inproc = inproc.Registry(self)
+        _LIVE[id(self.__dict__)] = self
         for name, value in kwargs.items():
             setattr(self, name, value)
 
@@ -74,7 +102,10 @@ class Context(AttributeOptions):
 
     @classmethod
     def instance(cls: type[T], io_threads: int = 1) -> T:
-        """The process-wide context (a fresh one after the previous was terminated)."""
+        """The process-wide context (a fresh one after the previous was terminated).
+
+        As in pyzmq, a subclass shares its parent's instance unless it declares its own
+        ``_instance = None``."""
         inst = cls._instance
         if inst is None or inst.closed or cls._instance_pid != os.getpid():
             with cls._instance_lock:
@@ -82,8 +113,40 @@ class Context(AttributeOptions):
                 if inst is None or inst.closed or cls._instance_pid != os.getpid():
                     inst = cls._instance = cls(io_threads=io_threads)
                     cls._instance_pid = os.getpid()
-        assert isinstance(inst, cls)
-        return inst
+        return inst  # type: ignore[return-value]
+
+    @classmethod
+    def shadow(cls: type[T], address: Context | int) -> T:
+        """Another handle on an existing context: a safezmq Context, or its ``underlying``."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self) -> int:
+        """An int naming this context (pyzmq: the libzmq context's address), for shadow()."""
+        return id(self.__dict__)
+
+    @property
+    def _shadow(self) -> bool:
+        return self._shadow_obj is not None
+
+    def __copy__(self: T, memo: Any = None) -> T:
+        """A copy of a context is a shadow of it (as in pyzmq)."""
+        return type(self).shadow(self.underlying)
+
+    __deepcopy__ = __copy__
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a safezmq Context cannot be pickled: it owns threads and sockets of this process"
+        )
+
+    def __class_getitem__(cls, item: Any) -> Any:
+        """``Context[Socket]``: pyzmq's contexts are generic in their socket class."""
+        return types.GenericAlias(cls, item)
+
+    def __dir__(self) -> list[str]:
+        """Attributes and, as in pyzmq, the context option names (``ctx.IO_THREADS``)."""
+        return sorted({*super().__dir__(), *ContextOption.__members__})
 
     @property
     def closed(self) -> bool:
@@ -118,9 +181,14 @@ class Context(AttributeOptions):
     def socket(
         self, socket_type: int, socket_class: Callable[..., Any] | None = None, **kwargs: Any
     ) -> Any:
-        """A new socket of ``socket_type`` (PUSH, PULL, PAIR, ...)."""
+        """A new socket of ``socket_type`` (PUSH, PULL, PAIR, ...); keyword arguments go to
+        the socket class (safezmq's sets them as options: ``ctx.socket(PUSH, linger=0)``)."""
         if self._closed:
-            raise ZMQError(Errno.ETERM, "the context is terminated; create a new one")
+            # pyzmq's errnos: ENOTSUP from a terminated context, EFAULT from a shadow of one.
+            raise ZMQError(
+                Errno.EFAULT if self._shadow else Errno.ENOTSUP,
+                "the context is terminated; create a new one",
+            )
         with self._lock:
             limit = self._options[ContextOption.MAX_SOCKETS]
             if len(self._sockets) >= limit:
@@ -143,6 +211,10 @@ class Context(AttributeOptions):
         return sock
 
     def _default_socket_class(self) -> Callable[..., Any]:
+        """The class socket() makes: ``_socket_class`` when a subclass sets it (as in pyzmq),
+        else safezmq.Socket."""
+        if self._socket_class is not None:
+            return self._socket_class
         from .socket import Socket
 
         return Socket
@@ -185,6 +257,16 @@ class Context(AttributeOptions):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # As pyzmq: leaving the block destroys the context, warning about each socket that
+        # was left open (it is closed now, without lingering past its LINGER).
+        for sock in list(self._sockets):
+            if not sock._closed:
+                warnings.warn(
+                    f"destroying context with unclosed socket {sock!r}",
+                    ResourceWarning,
+                    stacklevel=2,
+                    source=sock,
+                )
         self.destroy()
 
     def __del__(self) -> None:
@@ -192,7 +274,17 @@ class Context(AttributeOptions):
         # this context's own I/O thread: never wait here (term() would wait for the engines to
         # close on a loop that cannot run, or join its own thread).  Close the sockets without
         # lingering and let the I/O thread stop once it has run what that posted.
-        if getattr(self, "_closed", True) or not getattr(self, "_runner_instance", None):
+        if getattr(self, "_shadow_obj", 1) is not None or getattr(self, "_closed", True):
+            return
+        if not sys.is_finalizing():
+            try:
+                warnings.warn(
+                    f"unclosed context {self!r}", ResourceWarning, stacklevel=2, source=self
+                )
+            except Exception:
+                pass
+        if not getattr(self, "_runner_instance", None):
+            self._closed = True
             return
         try:
             self._closed = True
@@ -206,8 +298,12 @@ class Context(AttributeOptions):
             pass
 
     def __repr__(self) -> str:
-        state = "terminated" if self._closed else f"{len(self._sockets)} sockets"
-        return f"<safezmq.Context({state})>"
+        from .message import _repr_name
+
+        count = sum(1 for sock in list(self._sockets) if not sock._closed)
+        sockets = "" if not count else f"{count} socket{'s' if count > 1 else ''}"
+        closed = " closed" if self._closed else ""
+        return f"<{_repr_name(self)}({sockets}) at {id(self):#x}{closed}>"
 
     # -- options ------------------------------------------------------------------------------
 
@@ -314,4 +410,24 @@ class Context(AttributeOptions):
         self._inproc.forget(sock)
 
 
-__all__ = ["Context", "SocketType"]
+def _shadowed(shadow: Context | int) -> Context:
+    """The context a shadow is made of: a Context, or the ``underlying`` of a live one."""
+    if isinstance(shadow, Context):
+        return shadow
+    if isinstance(shadow, int) and not isinstance(shadow, bool):
+        target = _LIVE.get(shadow)
+        if target is not None:
+            return target
+        raise ZMQError(
+            Errno.EFAULT,
+            f"cannot shadow {shadow:#x}: it is not the `underlying` of a live safezmq context. "
+            "safezmq has no C objects, so it cannot shadow a libzmq context by address; pass a "
+            "safezmq Context (or its .underlying)",
+        )
+    raise TypeError(f"shadow must be a safezmq Context or an int, not {type(shadow).__name__}")
+
+
+#: pyzmq's name for a context making sockets whose recv returns bytes.
+SyncContext = Context
+
+__all__ = ["Context", "SocketType", "SyncContext"]

@@ -97,6 +97,9 @@ class SocketCore:
         self._last_endpoint = b""
         #: CONFLATE, cached: it is consulted on every receive.
         self._conflate = False
+        #: The frames of a message the application has begun to read frame by frame (the API
+        #: layers' recv hands them out from here): they are ready, whatever the pattern says.
+        self._rx: Message | None = None
         self._closed = False
 
     # -- mailbox commands (run in this thread) ------------------------------------------------
@@ -250,7 +253,9 @@ class SocketCore:
         self.mailbox.process()
         events = 0
         pattern = self.pattern
-        if pattern.can_recv and pattern.has_in():
+        # The rest of a message is always readable (libzmq: a message arrives whole, and its
+        # remaining frames keep POLLIN set until the last is received).
+        if self._rx is not None or (pattern.can_recv and pattern.has_in()):
             events |= PollEvent.POLLIN
         if pattern.can_send and pattern.has_out():
             events |= PollEvent.POLLOUT

@@ -7,8 +7,12 @@ an address of memory.
 from __future__ import annotations
 
 import os
+import threading
 
 from .constants import Errno
+
+#: The errno of the last ZMQError raised in each thread (what zmq_errno() reports).
+_last = threading.local()
 
 _OWN_MESSAGES = {
     Errno.EFSM: "Operation cannot be accomplished in current state",
@@ -37,6 +41,7 @@ class ZMQError(ZMQBaseError):
 
     def __init__(self, errno: int | None = None, msg: str | None = None) -> None:
         self.errno = errno
+        _last.errno = errno
         if msg is None:
             msg = strerror(errno) if errno is not None else "unknown error"
         self.strerror = msg
@@ -47,6 +52,12 @@ class ZMQError(ZMQBaseError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.strerror!r})"
+
+
+def zmq_errno() -> int:
+    """The errno of the last ZMQError raised in this thread (0 if none): safezmq has no C
+    errno, and this is what pyzmq's ``zmq_errno()`` tells after a failed call."""
+    return getattr(_last, "errno", None) or 0
 
 
 class ZMQBindError(ZMQBaseError):
@@ -82,11 +93,57 @@ class InterruptedSystemCall(ZMQError, InterruptedError):  # type: ignore[misc]
         super().__init__(Errno.EINTR, msg)
 
 
+class OptionTypeError(ZMQError, TypeError):
+    """EINVAL for an option value of the wrong Python type (a str for a bytes option, bytes
+    for an int one).  Also a TypeError, which is what pyzmq raises there."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(Errno.EINVAL, msg)
+
+
 _SUBCLASSES: dict[int, type[ZMQError]] = {
     Errno.EAGAIN: Again,
     Errno.ETERM: ContextTerminated,
     Errno.EINTR: InterruptedSystemCall,
 }
+
+
+class DraftFDWarning(RuntimeWarning):
+    """pyzmq warns with this about FD on thread-safe draft sockets; safezmq has no draft
+    sockets, so it is never raised, but code that filters it can still name it."""
+
+    def __init__(self, msg: str = "") -> None:
+        super().__init__(msg or "FD on thread-safe (draft) sockets is experimental")
+
+
+class ZMQVersionError(NotImplementedError):
+    """A feature needs a newer libzmq than the one safezmq reproduces (``zmq_version()``)."""
+
+    msg: str
+    min_version: str
+    version: str
+
+    def __init__(self, min_version: str, msg: str = "Feature") -> None:
+        from .sugar.version import zmq_version
+
+        self.msg = msg
+        self.min_version = min_version
+        self.version = zmq_version()
+        super().__init__(str(self))
+
+    def __repr__(self) -> str:
+        return f"ZMQVersionError('{self}')"
+
+    def __str__(self) -> str:
+        return f"{self.msg} requires libzmq >= {self.min_version}, have {self.version}"
+
+
+def _check_version(min_version_info: tuple[int, ...], msg: str = "Feature") -> None:
+    """Raise ZMQVersionError unless the reproduced libzmq is at least ``min_version_info``."""
+    from .sugar.version import zmq_version_info
+
+    if zmq_version_info() < min_version_info:
+        raise ZMQVersionError(".".join(str(v) for v in min_version_info), msg)
 
 
 def error_for(errno: int, msg: str | None = None) -> ZMQError:
@@ -95,3 +152,16 @@ def error_for(errno: int, msg: str | None = None) -> ZMQError:
     if cls is ZMQError:
         return ZMQError(errno, msg)
     return cls(errno, msg)
+
+
+__all__ = [
+    "Again",
+    "ContextTerminated",
+    "DraftFDWarning",
+    "InterruptedSystemCall",
+    "NotDone",
+    "ZMQBaseError",
+    "ZMQBindError",
+    "ZMQError",
+    "ZMQVersionError",
+]

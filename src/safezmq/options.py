@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .constants import Errno, SocketOption, SocketType
-from .error import ZMQError
+from .error import OptionTypeError, ZMQError
 from .protocol.keys import decode_key
 from .protocol.metadata import valid_property_name
 from .protocol.secret import Secret
@@ -25,11 +25,14 @@ INT64_MAX = (1 << 63) - 1
 Validator = Callable[[Any], Any]
 
 
-def _error(name: str, expected: str, value: Any) -> ZMQError:
+def _error(name: str, expected: str, value: Any, wrong_type: bool = False) -> ZMQError:
+    """EINVAL naming the option and its rule.  ``wrong_type``: the value is of the wrong Python
+    type, for which pyzmq raises TypeError; the error is then both (OptionTypeError)."""
     shown = "<redacted>" if name in _SECRET_OPTIONS else repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return ZMQError(Errno.EINVAL, f"invalid value {shown} for socket option {name}: {expected}")
+    text = f"invalid value {shown} for socket option {name}: {expected}"
+    return OptionTypeError(text) if wrong_type else ZMQError(Errno.EINVAL, text)
 
 
 def _int_range(low: int, high: int = INT_MAX) -> Callable[[str, Any], int]:
@@ -37,7 +40,7 @@ def _int_range(low: int, high: int = INT_MAX) -> Callable[[str, Any], int]:
         if isinstance(value, bool):
             value = int(value)
         if not isinstance(value, int):
-            raise _error(name, f"expected an integer from {low} to {high}", value)
+            raise _error(name, f"expected an integer from {low} to {high}", value, True)
         if not low <= value <= high:
             raise _error(name, f"must be from {low} to {high}", value)
         return value
@@ -48,7 +51,9 @@ def _int_range(low: int, high: int = INT_MAX) -> Callable[[str, Any], int]:
 def _flag(name: str, value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
-    if value not in (0, 1) or not isinstance(value, int):
+    if not isinstance(value, int):
+        raise _error(name, "expected 0 or 1", value, True)
+    if value not in (0, 1):
         raise _error(name, "expected 0 or 1", value)
     return int(value)
 
@@ -57,10 +62,10 @@ def _bytes(max_len: int, min_len: int = 0) -> Callable[[str, Any], bytes]:
     def check(name: str, value: Any) -> bytes:
         if isinstance(value, str):
             raise _error(
-                name, "expected bytes; encode text first or use setsockopt_string()", value
+                name, "expected bytes; encode text first or use setsockopt_string()", value, True
             )
         if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise _error(name, "expected bytes", value)
+            raise _error(name, "expected bytes", value, True)
         raw = bytes(value)
         if not min_len <= len(raw) <= max_len:
             raise _error(name, f"length must be {min_len} to {max_len} bytes", value)
@@ -82,7 +87,7 @@ def _curve_key(name: str, value: Any) -> bytes:
     # A str goes to decode_key as it is: it refuses non-ASCII text rather than turning each
     # such character into "?", which is a Z85 digit.
     if not isinstance(value, (str, bytes, bytearray, memoryview)):
-        raise _error(name, "expected a key of 32 raw bytes or 40 Z85 characters", value)
+        raise _error(name, "expected a key of 32 raw bytes or 40 Z85 characters", value, True)
     try:
         return decode_key(value if isinstance(value, str) else bytes(value), name)
     except ValueError as exc:
@@ -264,8 +269,12 @@ class Options:
         opt = _option(option)
         if opt == SocketOption.HWM:
             return self._values[SocketOption.SNDHWM]
+        if opt == SocketOption.IPV4ONLY:  # libzmq's old inverse of IPV6
+            return 1 - int(self._values[SocketOption.IPV6])
         spec = SPECS.get(opt)
         if spec is None:
+            if opt in FIXED:
+                return FIXED[opt]
             raise _unsupported(opt)
         if not spec.readable:
             raise ZMQError(Errno.EINVAL, f"socket option {opt.name} is write-only")
@@ -285,6 +294,8 @@ class Options:
         opt = _option(option)
         if opt == SocketOption.HWM:
             return opt, _NONNEG("HWM", value)
+        if opt == SocketOption.IPV4ONLY:
+            return SocketOption.IPV6, 1 - _flag(opt.name, value)
         spec = SPECS.get(opt)
         if spec is None:
             if opt in DYNAMIC:
@@ -338,6 +349,16 @@ class Options:
     @property
     def mechanism(self) -> int:
         return int(self._values[SocketOption.MECHANISM])
+
+
+#: Options safezmq does not implement but that libzmq lets any socket read: their libzmq
+#: values, which are what safezmq does (no thread-safe sockets, no caller-given descriptors,
+#: no Windows loopback fast path).
+FIXED: dict[SocketOption, Any] = {
+    SocketOption.THREAD_SAFE: 0,
+    SocketOption.USE_FD: -1,
+    SocketOption.LOOPBACK_FASTPATH: 0,
+}
 
 
 def _option(option: int) -> SocketOption:

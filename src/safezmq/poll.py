@@ -52,6 +52,9 @@ class Poller:
 
     modify = register
 
+    def __contains__(self, socket: Any) -> bool:
+        return socket in self._index
+
     def unregister(self, socket: Any) -> None:
         idx = self._index.pop(socket)
         self.sockets.pop(idx)
@@ -153,3 +156,13 @@ def select(
         return [k for k in dict.fromkeys(keys) if events.get(k, 0) & flag]
 
     return ready(rlist, POLLIN), ready(wlist, POLLOUT), ready(xlist, POLLERR)
+
+
+def zmq_poll(sockets: list[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """pyzmq's low-level poll: ``sockets`` is a list of (socket or fd, events), ``timeout``
+    in milliseconds (-1 or None: forever); returns the ready (socket, events) pairs."""
+    poller = Poller()
+    for sock, flags in sockets:
+        previous = dict(poller.sockets).get(sock, 0)
+        poller.register(sock, previous | flags)
+    return poller.poll(timeout)

@@ -207,12 +207,14 @@ def _run(
     stats: _Stats,
 ) -> int:
     """The proxy loop; returns 0 after TERMINATE, raises ContextTerminated on context term."""
-    poller = Poller()
     sockets: list[Socket] = []
     for d in directions:
         for sock in (d.src, d.dst):
             if sock not in sockets:
                 sockets.append(sock)
+    # A socket may name the Poller that waits for it (pyzmq's ``_poller_class``): a green
+    # socket's waits block only the calling greenlet.
+    poller: Poller = getattr(sockets[0], "_poller_class", Poller)()
     paused = False
     first = 0
     while True:

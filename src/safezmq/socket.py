@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 import pickle
 import random
+import sys
+import types
+import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,8 +21,8 @@ from .attrs import AttributeOptions
 from .constants import Errno, Event, PollEvent, SocketOption
 from .core import SocketCore
 from .engine.pipe import Pipe, TrackedMessage
-from .error import Again, ContextTerminated, ZMQBindError, ZMQError
-from .message import Frame, MessageTracker
+from .error import Again, ContextTerminated, OptionTypeError, ZMQBindError, ZMQError
+from .message import _FINISHED_TRACKER, Frame, MessageTracker, _repr_name
 from .monitor import MonitorEmitter
 from .options import ACTIONS
 
@@ -29,8 +33,10 @@ SNDMORE = 2
 COPY_THRESHOLD = 65536
 
 #: The tracker of a message whose buffers were copied: finished from the start.
-_FINISHED = MessageTracker()
-_FINISHED._set_done()
+_FINISHED = _FINISHED_TRACKER
+
+#: Live sockets by ``underlying`` (what ``Socket.shadow(int)`` looks up).
+_LIVE: weakref.WeakValueDictionary[int, Socket] = weakref.WeakValueDictionary()
 
 
 class _EndpointContext:
@@ -59,44 +65,118 @@ class _EndpointContext:
         return f"<SocketContext({self.kind}={self.addr!r})>"
 
 
-def _frame_bytes(data: Any, copy: bool) -> Any:
-    """What goes into the pipe for one frame, honouring copy semantics."""
+def _frame_bytes(data: Any, copy: bool, threshold: int = COPY_THRESHOLD) -> Any:
+    """What goes into the pipe for one frame, honouring copy semantics: a zero-copy frame
+    (``copy=False``, at least ``threshold`` bytes) goes in as a view of the caller's buffer."""
     kind = type(data)
     if kind is bytes:
         return data
-    if kind is Frame:
+    if isinstance(data, Frame):
         return data._data
     if kind is str:
         raise TypeError("str is not allowed; use send_string() or encode it to bytes")
-    if copy or (hasattr(data, "__len__") and len(data) < COPY_THRESHOLD):
-        try:
-            return bytes(memoryview(data))
-        except TypeError:
-            raise TypeError(f"expected a bytes-like object, not {kind.__name__}") from None
-    return memoryview(data).cast("B")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"expected a bytes-like object, not {kind.__name__}") from None
+    if copy or view.nbytes < threshold:
+        return view.tobytes()
+    return view.cast("B")
+
+
+def _zero_copy(frames: Sequence[Any], copy: bool, threshold: int) -> bool:
+    """Whether a send with these (caller's) frames hands safezmq buffers that the caller
+    still owns, so that a tracker has something to wait for (pyzmq: copy=False and a frame of
+    at least copy_threshold bytes)."""
+    if copy:
+        return False
+    return any(
+        isinstance(f, Frame) or (not isinstance(f, str) and len(memoryview(f)) >= threshold)
+        for f in frames
+    )
 
 
 class Socket(SocketCore, AttributeOptions):
-    """A safezmq socket (pyzmq's ``zmq.Socket``)."""
+    """A safezmq socket (pyzmq's ``zmq.Socket``).
+
+    ``Socket(context, kind, **options)`` makes a socket (options as keyword arguments,
+    ``linger=0``); ``Socket(other)`` or ``Socket.shadow(other.underlying)`` another handle on an
+    existing socket (a *shadow*: the same socket, whose close() leaves the socket open)."""
+
+    # A shadow shares the __dict__ (all state) of the socket it shadows; what belongs to the
+    # handle itself lives in slots.
+    __slots__ = ("_shadow_closed", "_shadow_obj")
 
     copy_threshold = COPY_THRESHOLD
 
-    def __init__(self, context: Any, socket_type: int, **kwargs: Any) -> None:
-        SocketCore.__init__(self, context, socket_type)
+    def __init__(
+        self,
+        ctx_or_socket: Any = None,
+        socket_type: int = 0,
+        *,
+        shadow: Socket | int = 0,
+        copy_threshold: int | None = None,
+        **options: Any,
+    ) -> None:
+        object.__setattr__(self, "_shadow_closed", False)
+        if isinstance(ctx_or_socket, Socket) and not shadow:
+            shadow, ctx_or_socket = ctx_or_socket, None
+        if shadow:
+            target = _shadowed(shadow)
+            object.__setattr__(self, "_shadow_obj", shadow)
+            self.__dict__ = target.__dict__
+            return
+        object.__setattr__(self, "_shadow_obj", None)
+        if ctx_or_socket is None:
+            raise ZMQError(Errno.EINVAL, "Socket(context, socket_type): a context is required")
+        SocketCore.__init__(self, ctx_or_socket, socket_type)
         object.__setattr__(self, "_tx", [])
         object.__setattr__(self, "_rx", None)
         object.__setattr__(self, "_rx_pipe", None)
-        for name, value in kwargs.items():
+        if copy_threshold is not None:
+            object.__setattr__(self, "copy_threshold", copy_threshold)
+        _LIVE[id(self.__dict__)] = self
+        for name, value in options.items():
             setattr(self, name, value)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    @classmethod
+    def shadow(cls, address: Socket | int) -> Socket:
+        """Another handle on an existing socket: a safezmq Socket, or its ``underlying``."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self) -> int:
+        """An int naming this socket (pyzmq: the libzmq socket's address), for shadow()."""
+        return id(self.__dict__)
+
+    @property
+    def _shadow(self) -> bool:
+        return self._shadow_obj is not None
+
+    def __copy__(self, memo: Any = None) -> Socket:
+        """A copy of a socket is a shadow of it (as in pyzmq)."""
+        return type(self).shadow(self.underlying)
+
+    __deepcopy__ = __copy__
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a safezmq Socket cannot be pickled: it is a live connection in this process; "
+            "pass its endpoint and create a new socket on the other side"
+        )
+
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or self._shadow_closed
 
     def close(self, linger: int | None = None) -> None:
-        """Close the socket; queued messages are sent for at most LINGER (or ``linger``) ms."""
+        """Close the socket; queued messages are sent for at most LINGER (or ``linger``) ms.
+        Closing a shadow closes only that handle; the socket stays open."""
+        if self._shadow_obj is not None:
+            object.__setattr__(self, "_shadow_closed", True)
+            return
         self._close(linger)
 
     def __enter__(self) -> Socket:
@@ -106,15 +186,31 @@ class Socket(SocketCore, AttributeOptions):
         self.close()
 
     def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
+        # As pyzmq: a socket collected while open is closed, with a ResourceWarning (shadows
+        # are handles and own nothing).
+        if getattr(self, "_shadow_obj", 1) is None and not getattr(self, "_closed", True):
             try:
+                if not sys.is_finalizing():
+                    warnings.warn(
+                        f"unclosed socket {self!r}", ResourceWarning, stacklevel=2, source=self
+                    )
                 self.close()
             except Exception:
                 pass
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<safezmq.Socket({self.socket_type_name.decode()}) {state}>"
+        closed = " closed" if self.closed else ""
+        return (
+            f"<{_repr_name(self)}(zmq.{self.socket_type_name.decode()}) at {id(self):#x}{closed}>"
+        )
+
+    def __class_getitem__(cls, item: Any) -> Any:
+        """``Socket[bytes]``: pyzmq's sockets are generic in what recv returns."""
+        return types.GenericAlias(cls, item)
+
+    def __dir__(self) -> list[str]:
+        """Attributes and, as in pyzmq, the option names (``sock.LINGER``)."""
+        return sorted({*super().__dir__(), *SocketOption.__members__})
 
     def fileno(self) -> int:
         return int(self.FD)
@@ -177,6 +273,7 @@ class Socket(SocketCore, AttributeOptions):
         self._check_live()
         if option == SocketOption.LINGER and value is None:
             value = -1
+        _check_type(option, value)
         opt, checked = self.options.check(option, value)
         if opt in ACTIONS:  # e.g. SUBSCRIBE: the pattern acts on it; nothing is stored
             # Attach peers that connected meanwhile first, so the action reaches them now
@@ -204,6 +301,15 @@ class Socket(SocketCore, AttributeOptions):
     set = setsockopt
     get = getsockopt
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        # ``sock.subscribe = b"topic"`` sets the option, as in pyzmq, although subscribe and
+        # unsubscribe are also methods.
+        lowered = key.lower()
+        if lowered in ("subscribe", "unsubscribe") and key not in self.__dict__:
+            getattr(Socket, lowered)(self, value)
+            return
+        super().__setattr__(key, value)
+
     def subscribe(self, topic: str | bytes) -> None:
         """SUB: receive messages starting with ``topic`` (str is encoded as UTF-8)."""
         self.setsockopt(SocketOption.SUBSCRIBE, topic.encode() if isinstance(topic, str) else topic)
@@ -214,27 +320,45 @@ class Socket(SocketCore, AttributeOptions):
             SocketOption.UNSUBSCRIBE, topic.encode() if isinstance(topic, str) else topic
         )
 
-    def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"expected str, not {type(value).__name__}")
-        self.setsockopt(option, value.encode(encoding))
+    def set_string(self, option: int, optval: str, encoding: str = "utf-8") -> None:
+        """Set a bytes option (SUBSCRIBE, ROUTING_ID ...) from a str, encoded."""
+        if not isinstance(optval, str):
+            raise TypeError(f"expected str, not {type(optval).__name__}")
+        self.setsockopt(option, optval.encode(encoding))
 
-    def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
-        value = self.getsockopt(option)
-        if not isinstance(value, bytes):
-            raise TypeError(f"option {option} is not a string option")
+    def get_string(self, option: int, encoding: str = "utf-8") -> str:
+        """A bytes option (ROUTING_ID, LAST_ENDPOINT ...), decoded."""
+        try:
+            opt_type = SocketOption(option)._opt_type
+        except ValueError:
+            raise ZMQError(Errno.EINVAL, f"unknown socket option {option!r}") from None
+        if opt_type.value != "bytes":
+            raise TypeError(f"option {SocketOption(option).name} is not a string option")
+        value: bytes = self.getsockopt(option)
         return value.decode(encoding)
 
-    set_string = setsockopt_string
-    get_string = getsockopt_string
+    setsockopt_string = setsockopt_unicode = set_string
+    getsockopt_string = getsockopt_unicode = get_string
 
-    @property
-    def hwm(self) -> int:
-        return int(self.options[SocketOption.SNDHWM])
+    def get_hwm(self) -> int:
+        """The high-water mark (SNDHWM; RCVHWM where a socket has no sending side)."""
+        try:
+            return int(self.getsockopt(SocketOption.SNDHWM))
+        except ZMQError:
+            return int(self.getsockopt(SocketOption.RCVHWM))
 
-    @hwm.setter
-    def hwm(self, value: int) -> None:
-        self.setsockopt(SocketOption.HWM, value)
+    def set_hwm(self, value: int) -> None:
+        """Set both SNDHWM and RCVHWM."""
+        failure: ZMQError | None = None
+        for opt in (SocketOption.SNDHWM, SocketOption.RCVHWM):
+            try:
+                self.setsockopt(opt, value)
+            except ZMQError as exc:
+                failure = exc
+        if failure is not None:
+            raise failure
+
+    hwm = property(get_hwm, set_hwm)
 
     def _set_attr_opt(self, name: str, value: Any) -> None:
         if name not in SocketOption.__members__:
@@ -271,26 +395,52 @@ class Socket(SocketCore, AttributeOptions):
             return None
         if routing_id is not None or group is not None:
             raise ZMQError(Errno.ENOTSUP, "routing_id/group are for draft sockets (unsupported)")
-        frame = _frame_bytes(data, copy)
+        if isinstance(data, Frame) and track and data.tracker is None:
+            raise ValueError("not a tracked Frame: create it with track=True")
+        frame = _frame_bytes(data, copy, self.copy_threshold)
         tx = self._tx
+        pending, returned = self._trackers([data], copy, track)
         if flags & SNDMORE:
             if self._closed:
                 self._check_open()
             tx.append(frame)
-            return _FINISHED if track else None
+            if pending is not None:  # finished by the send of the message's last frame
+                self.__dict__.setdefault("_tx_trackers", []).append(pending)
+            return returned
         msg = [*tx, frame] if tx else [frame]
-        tracker = self._tracker_for(msg, track)
-        self._send_message(msg if tracker is _FINISHED else TrackedMessage(msg, tracker), flags)
+        parts: list[MessageTracker] | None = self.__dict__.pop("_tx_trackers", None)
+        if parts:
+            if pending is None:
+                pending = MessageTracker()
+            for part in parts:
+                part.peers.add(pending)
+                part._set_done()
+        self._send_message(msg if pending is None else TrackedMessage(msg, pending), flags)
         tx.clear()
-        return tracker if track else None
+        return returned
 
-    @staticmethod
-    def _tracker_for(frames: list[Any], track: bool) -> MessageTracker:
-        """A tracker that finishes when safezmq lets go of the frames' buffers: at once when
-        every frame was copied (``bytes`` are immutable and ours), later for zero-copy views."""
-        if not track or all(type(f) is bytes for f in frames):
-            return _FINISHED
-        return MessageTracker()
+    def _trackers(
+        self, sources: Sequence[Any], copy: bool, track: bool
+    ) -> tuple[MessageTracker | None, MessageTracker | None]:
+        """(the tracker the pipe finishes, the tracker the send returns), as pyzmq's sends
+        behave.  A copying send returns None.  A zero-copy one (``copy=False``, or a Frame)
+        returns a tracker: finished at once when every frame was copied anyway (smaller than
+        copy_threshold), else done when safezmq lets go of the caller's buffers — or None
+        when ``track`` is false; a Frame's send returns the Frame's own tracker, which also
+        waits for this send."""
+        frames = [f for f in sources if isinstance(f, Frame)]
+        if copy and not frames:
+            return None, None
+        if not frames and not _zero_copy(sources, copy, self.copy_threshold):
+            return None, _FINISHED
+        pending = MessageTracker() if track or any(f.tracker for f in frames) else None
+        returned: MessageTracker | None = pending if track else None
+        for f in frames:
+            own = f.tracker
+            if own is not None and pending is not None:
+                own.peers.add(pending)
+            returned = own
+        return pending, returned
 
     def send_multipart(
         self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
@@ -298,18 +448,17 @@ class Socket(SocketCore, AttributeOptions):
         """Send a whole message (the fast path)."""
         if not msg_parts:
             raise ZMQError(Errno.EINVAL, "a message needs at least one frame")
-        frames = [_frame_bytes(part, copy) for part in msg_parts]
+        threshold = self.copy_threshold
+        frames = [_frame_bytes(part, copy, threshold) for part in msg_parts]
         if self._tx:
             frames = [*self._tx, *frames]
         if flags & SNDMORE:
             self._tx[:] = frames
             return None
-        tracker = self._tracker_for(frames, track)
-        self._send_message(
-            frames if tracker is _FINISHED else TrackedMessage(frames, tracker), flags
-        )
+        pending, returned = self._trackers(msg_parts, copy, track)
+        self._send_message(frames if pending is None else TrackedMessage(frames, pending), flags)
         self._tx.clear()
-        return tracker if track else None
+        return returned
 
     def send_string(
         self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kw: Any
@@ -373,6 +522,8 @@ class Socket(SocketCore, AttributeOptions):
 
     def _frame(self, data: Any, pipe: Pipe | None, more: bool) -> Frame:
         frame = Frame(data)
+        if type(data) is bytes:
+            frame._bytes = data  # received bytes are immutable and ours: no copy for .bytes
         frame.more = more
         if pipe is not None:
             frame._metadata = pipe.metadata
@@ -419,7 +570,12 @@ class Socket(SocketCore, AttributeOptions):
 
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
         """Receive one frame into ``buffer``; returns the frame's full size (like zmq_recv)."""
-        view = memoryview(buffer).cast("B")
+        view = memoryview(buffer)
+        if not view.contiguous:
+            raise BufferError("recv_into needs a contiguous buffer")
+        if view.readonly:
+            raise BufferError("recv_into needs a writable buffer")
+        view = view.cast("B")
         if nbytes < 0:
             raise ValueError("nbytes must be non-negative")
         limit = nbytes or len(view)
@@ -485,4 +641,38 @@ class Socket(SocketCore, AttributeOptions):
         self._emit_monitor_stopped()
 
 
-__all__ = ["DONTWAIT", "NOBLOCK", "SNDMORE", "Again", "Socket"]
+def _check_type(option: int, value: Any) -> None:
+    """An unknown option must have an int value (libzmq then says EINVAL); anything else is a
+    TypeError in pyzmq, here a TypeError that is also ZMQError EINVAL.  A known option's own
+    check (options.py) refuses values of the wrong type the same way."""
+    try:
+        SocketOption(option)
+    except ValueError:
+        if not isinstance(value, int):
+            raise OptionTypeError(
+                f"unknown socket option {option!r}: an unknown option takes an int (libzmq "
+                f"answers EINVAL for it), not {type(value).__name__}"
+            ) from None
+
+
+def _shadowed(shadow: Socket | int) -> Socket:
+    """The socket a shadow is made of: a Socket, or the ``underlying`` of a live one."""
+    if isinstance(shadow, Socket):
+        return shadow
+    if isinstance(shadow, int) and not isinstance(shadow, bool):
+        target = _LIVE.get(shadow)
+        if target is not None:
+            return target
+        raise ZMQError(
+            Errno.EFAULT,
+            f"cannot shadow {shadow:#x}: it is not the `underlying` of a live safezmq socket. "
+            "safezmq has no C objects, so it cannot shadow a libzmq socket by address; pass a "
+            "safezmq Socket (or its .underlying)",
+        )
+    raise TypeError(f"shadow must be a safezmq Socket or an int, not {type(shadow).__name__}")
+
+
+#: pyzmq's name for a socket whose recv returns bytes (``Socket[bytes]``).
+SyncSocket = Socket
+
+__all__ = ["DONTWAIT", "NOBLOCK", "SNDMORE", "Again", "Socket", "SyncSocket"]

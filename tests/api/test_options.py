@@ -312,8 +312,7 @@ def test_read_only_options_cannot_be_set(lib: Any, lib_ctx: Any, name: str) -> N
 
 
 @pytest.mark.parametrize(
-    "name",
-    ["TCP_MAXRT", "BINDTODEVICE", "ROUTER_RAW", "GSSAPI_SERVER", "USE_FD", "SOCKS_PROXY"],
+    "name", ["TCP_MAXRT", "BINDTODEVICE", "ROUTER_RAW", "GSSAPI_SERVER", "SOCKS_PROXY"]
 )
 def test_unsupported_libzmq_options_say_so(ctx: safezmq.Context, name: str) -> None:
     sock = fresh(ctx)
@@ -323,6 +322,59 @@ def test_unsupported_libzmq_options_say_so(ctx: safezmq.Context, name: str) -> N
             call()
         assert info.value.errno == safezmq.EINVAL
         assert f"socket option {name} is not supported by safezmq" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("THREAD_SAFE", 0), ("USE_FD", -1), ("LOOPBACK_FASTPATH", 0), ("IPV4ONLY", 1)],
+)
+def test_fixed_options_read_as_libzmq_defaults(
+    lib: Any, lib_ctx: Any, name: str, value: int
+) -> None:
+    """Options safezmq does not implement but that any libzmq socket reads (pyzmq's
+    test_int_sockopts reads them all) give libzmq's value, which is what safezmq does."""
+    sock = fresh(lib_ctx, lib)
+    assert sock.getsockopt(getattr(lib, name)) == value
+    assert getattr(sock, name.lower()) == value
+
+
+def test_ipv4only_is_the_inverse_of_ipv6(lib: Any, lib_ctx: Any) -> None:
+    sock = fresh(lib_ctx, lib)
+    sock.setsockopt(lib.IPV4ONLY, 0)
+    assert sock.getsockopt(lib.IPV6) == 1
+    sock.setsockopt(lib.IPV6, 0)
+    assert sock.getsockopt(lib.IPV4ONLY) == 1
+
+
+def test_use_fd_cannot_be_set(ctx: safezmq.Context) -> None:
+    sock = fresh(ctx)
+    with pytest.raises(safezmq.ZMQError) as info:
+        sock.setsockopt(safezmq.USE_FD, 3)
+    assert "socket option USE_FD is not supported by safezmq" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("SUBSCRIBE", "text"),
+        ("ROUTING_ID", "text"),
+        ("AFFINITY", "1"),
+        ("LINGER", b"1"),
+        (9999, b"5"),
+    ],
+)
+def test_wrong_python_types_are_type_errors(
+    lib: Any, lib_ctx: Any, option: Any, value: Any
+) -> None:
+    """pyzmq raises TypeError for a value of the wrong type; safezmq's error is both that and
+    ZMQError EINVAL."""
+    sock = fresh(lib_ctx, lib, "SUB")
+    with pytest.raises(TypeError):
+        sock.setsockopt(getattr(lib, option) if isinstance(option, str) else option, value)
+    if lib is safezmq:
+        with pytest.raises(safezmq.ZMQError) as info:
+            sock.setsockopt(getattr(lib, option) if isinstance(option, str) else option, value)
+        assert info.value.errno == safezmq.EINVAL
 
 
 @pytest.mark.parametrize(

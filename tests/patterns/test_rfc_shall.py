@@ -1,7 +1,7 @@
 """Conformance with the pattern RFCs, one test per requirement (after libzmq's test_spec_*).
 
 Each test quotes the statements of RFC 28/REQREP, 29/PUBSUB, 30/PIPELINE or 31/EXPAIR it
-checks (``../shared/specs/rfc-2*.md``).  Statements not tested here, and why:
+checks (the ZeroMQ RFCs at https://rfc.zeromq.org).  Statements not tested here, and why:
 
 * "SHOULD constrain queue sizes to a runtime-configurable limit" (every socket type) is a
   SHOULD; the HWM tests in the per-pattern files cover it.

@@ -39,15 +39,18 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import zmq
 
 import safezmq
+from safezmq.auth import certs, revocation
+from safezmq.auth.thread import ThreadAuthenticator
 from safezmq.constants import Event, SocketType
 from safezmq.constants import ProtocolErrorCode as Code
-from safezmq.protocol import Connection
+from safezmq.protocol import Connection, z85
 from safezmq.protocol.commands import READY, command, ping_command
 from safezmq.protocol.frames import COMMAND, LONG, MORE, encode_command, encode_message
 from safezmq.protocol.greeting import build_greeting
@@ -60,6 +63,7 @@ from safezmq.sockets.pubsub import (
 )
 from tests.protocol.curveforge import ForgedClient
 from tests.security.attackkit import (
+    CLIENT_PUBLIC,
     CLIENT_SECRET,
     FIGURES,
     OTHER_PUBLIC,
@@ -1581,5 +1585,181 @@ def test_connection_limit(lab: Lab) -> None:
                 raw.close()
             server.events.wait(DISCONNECTED, count=7, since=mark)
             server.wait_sessions(1)
+    assert probe.peak < SMALL_ATTACK_PEAK
+    lab.finish(server, legit)
+
+
+# -- 9. key management: revocation, watched allow-lists, revocation lists, expiry ----------------
+
+#: "At once", as the key-management issue defines it.
+AT_ONCE = 1.0
+
+
+def keyed_server(
+    lab: Lab, tmp_path: Path, authenticator: type[ThreadAuthenticator] = ThreadAuthenticator
+) -> tuple[Server, ThreadAuthenticator, Path]:
+    """A CURVE server whose authenticator allows the keys of a certificate directory."""
+    server = lab.server(mechanism="curve", auth=False)
+    auth = authenticator(server.ctx)
+    auth.start()
+    server.auth = auth  # stopped with the server
+    allowed = tmp_path / "allowed"
+    allowed.mkdir(mode=0o700)
+    os.chmod(allowed, 0o700)
+    return server, auth, allowed
+
+
+def public_cert(directory: Path, name: str, public: bytes, **metadata: str) -> Path:
+    """A public certificate (zcert) for a key made elsewhere."""
+    path = directory / f"{name}.key"
+    text = certs._cert_text(certs._PUBLIC_BANNER, public, None, metadata)
+    certs._write_file(str(path), text, certs.PUBLIC_MODE)
+    return path
+
+
+def forged_handshake(port: int, secret: bytes) -> tuple[Raw, ForgedClient, list[bytes]]:
+    """A raw CURVE client with ``secret`` through INITIATE; returns what the server answered
+    (READY, or an ERROR then the close)."""
+    raw = Raw(port)
+    client = ForgedClient(SERVER_PUBLIC, secret)
+    raw.send(build_greeting(b"CURVE", False) + encode_command(client.hello()))
+    raw.read_greeting()
+    _, welcome = raw.read_frame()
+    client.welcome(welcome)
+    raw.send(encode_command(client.initiate()))
+    _, answer = raw.read_frame()
+    return raw, client, [answer]
+
+
+def refused_by_zap(server: Server, secret: bytes) -> None:
+    """A client holding ``secret`` completes the crypto and is refused by ZAP (ERROR "400")."""
+    mark = server.events.mark()
+    raw, _, answer = forged_handshake(server.port, secret)
+    with all_closed([raw]):
+        assert answer[0] == b"\x05ERROR\x03400", answer
+        raw.closed_by_server()
+    server.events.wait(HANDSHAKE_FAILED_AUTH, 400, since=mark)
+
+
+def test_removed_key_that_keeps_sending(lab: Lab, tmp_path: Path) -> None:
+    """A client whose certificate is removed keeps sending on its live connection: the server
+    closes it within a second (HANDSHAKE_FAILED_AUTH 403, DISCONNECTED), delivers nothing it
+    sends afterwards, and refuses it when it comes back; the legitimate peer never notices."""
+    server, auth, allowed = keyed_server(lab, tmp_path)
+    public_cert(allowed, "legit", CLIENT_PUBLIC)
+    public_cert(allowed, "attacker", OTHER_PUBLIC)
+    auth.configure_curve("*", str(allowed), watch=True)
+    legit = lab.legit(server)
+    mark = server.events.mark()
+    raw, client, answer = forged_handshake(server.port, OTHER_SECRET)
+    assert answer[0].startswith(b"\x05READY")
+    with all_closed([raw]):
+        raw.send(frame_of(client.message(3, 0, b"BEFORE-REVOCATION")))
+        _, echo = raw.read_frame()
+        assert client.open(echo)[2] == b"BEFORE-REVOCATION"
+        os.remove(allowed / "attacker.key")
+        removed = time.monotonic()
+        nonce = 4
+        while raw.is_open() and time.monotonic() - removed < 3 * AT_ONCE:
+            raw.send(frame_of(client.message(nonce, 0, b"KEEPS-SENDING-%d" % nonce)))
+            nonce += 1
+            time.sleep(0.005)
+        closed = time.monotonic()
+        assert not raw.is_open()
+        assert closed - removed < AT_ONCE, f"closed after {closed - removed:.2f}s"
+        legit.served(1)
+    server.events.wait(HANDSHAKE_FAILED_AUTH, 403, since=mark)
+    server.events.wait(DISCONNECTED, since=mark)
+    delivered = len(server.messages_containing(b"KEEPS-SENDING"))
+    time.sleep(0.2)
+    assert len(server.messages_containing(b"KEEPS-SENDING")) == delivered  # nothing after
+    refused_by_zap(server, OTHER_SECRET)
+    lab.finish(server, legit)
+
+
+class _LegitPeerAlwaysAllowed(ThreadAuthenticator):
+    """The suite's legitimate peer is allowed by key, apart from the directory under attack."""
+
+    async def _authenticate_curve(self, domain: str, client_key: bytes) -> tuple[bool, bytes]:
+        if client_key == z85.decode(CLIENT_PUBLIC):
+            return True, b"OK"
+        return await super()._authenticate_curve(domain, client_key)
+
+
+def test_certificate_directory_made_writable_by_others(lab: Lab, tmp_path: Path) -> None:
+    """Someone made the allow-list directory writable by everybody and an attacker planted a
+    certificate there: the whole directory is refused and reported (log, problems, audit), so
+    the planted key is refused at its handshake."""
+    server, auth, allowed = keyed_server(lab, tmp_path, _LegitPeerAlwaysAllowed)
+    auth.configure_curve("*", str(allowed), watch=True)
+    legit = lab.legit(server)
+    os.chmod(allowed, 0o777)
+    public_cert(allowed, "planted", OTHER_PUBLIC)
+    deadline = time.monotonic() + PROMPT
+    while "dir:*" not in auth.problems:
+        assert time.monotonic() < deadline, "the unsafe directory was never reported"
+        time.sleep(0.02)
+    assert "writable by" in auth.problems["dir:*"][0]
+    refused_by_zap(server, OTHER_SECRET)
+    findings = [str(f) for f in server.ctx.audit()]
+    assert any("writable by" in f and str(allowed) in f for f in findings), findings
+    os.chmod(allowed, 0o700)
+    lab.finish(server, legit)
+
+
+@pytest.mark.parametrize("tamper", ["unrevoke-self", "revoke-legit", "oversized", "unsigned"])
+def test_tampered_revocation_list(lab: Lab, tmp_path: Path, tamper: str) -> None:
+    """An attacker who can write the (public) revocation list file edits it: the list does not
+    verify, is refused and reported, and the list in force stays — the revoked attacker stays
+    refused, the legitimate peer stays served."""
+    server, auth, allowed = keyed_server(lab, tmp_path)
+    public_cert(allowed, "legit", CLIENT_PUBLIC)
+    public_cert(allowed, "attacker", OTHER_PUBLIC)
+    verify_file, signing_file, _ = revocation.generate_signing_key(tmp_path / "ops", "ops")
+    crl = tmp_path / "revoked.list"
+    revocation.write_revocation_list(crl, [OTHER_PUBLIC], signing_file, sequence=5)
+    auth.configure_curve("*", str(allowed))
+    auth.configure_revocation_list(crl, verify_file)
+    legit = lab.legit(server)
+    refused_by_zap(server, OTHER_SECRET)
+    original = crl.read_bytes()
+    forged = {
+        "unrevoke-self": original.replace(b"revoke " + OTHER_PUBLIC + b"\n", b""),
+        "revoke-legit": original.replace(OTHER_PUBLIC, CLIENT_PUBLIC),
+        "oversized": original + b"# " + b"x" * (2 * revocation.MAX_LIST_SIZE) + b"\n",
+        "unsigned": original.split(b"signature ")[0],
+    }[tamper]
+    assert forged != original
+    crl.write_bytes(forged)
+    source = "list:" + str(crl)
+    deadline = time.monotonic() + PROMPT
+    while source not in auth.problems:
+        assert time.monotonic() < deadline, "the tampered list was never reported"
+        time.sleep(0.02)
+    assert "previous one stays" in auth.problems[source][0]
+    refused_by_zap(server, OTHER_SECRET)
+    lab.finish(server, legit)
+
+
+def test_expired_key_with_a_valid_box(lab: Lab, tmp_path: Path) -> None:
+    """A client whose certificate expired still holds its secret key, so every box it sends is
+    valid: it is refused by ZAP all the same (ERROR "400" after INITIATE, nothing delivered)."""
+    server, auth, allowed = keyed_server(lab, tmp_path)
+    public_cert(allowed, "legit", CLIENT_PUBLIC)
+    public_cert(
+        allowed, "expired", OTHER_PUBLIC, **{"expires-at": certs.format_expiry(time.time() - 1)}
+    )
+    auth.configure_curve("*", str(allowed))
+    legit = lab.legit(server)
+    mark = server.events.mark()
+    with MemoryProbe() as probe:
+        raw, client, answer = forged_handshake(server.port, OTHER_SECRET)
+        with all_closed([raw]):
+            assert answer[0] == b"\x05ERROR\x03400", answer
+            raw.send(frame_of(client.message(3, 0, b"PWNED-EXPIRED")))
+            raw.closed_by_server()
+    server.events.wait(HANDSHAKE_FAILED_AUTH, 400, since=mark)
+    nothing_delivered(server, b"PWNED")
+    assert server.events.since(mark, HANDSHAKE_SUCCEEDED) == []
     assert probe.peak < SMALL_ATTACK_PEAK
     lab.finish(server, legit)

@@ -27,6 +27,22 @@ Where safezmq is stricter:
   mechanism).  GSSAPI is not supported: ``configure_gssapi`` raises.
 - Addresses are compared as IP addresses (``::ffff:127.0.0.1`` is ``127.0.0.1``,
   ``0:0::1`` is ``::1``).
+
+Key management beyond libzmq (none of it changes the wire: libzmq peers see ordinary
+handshakes, refusals and disconnections):
+
+- Revocation at once: when the authenticator stops allowing a CURVE key or a PLAIN user (its
+  certificate removed, ``configure_*`` called again, the credentials provider's answer
+  changed, a revocation list naming it, its certificate expired), every live session of the
+  context that ZAP admitted with it is closed within a second, with the monitor events
+  EVENT_HANDSHAKE_FAILED_AUTH (value 403) and EVENT_DISCONNECTED; its reconnection is refused.
+  The key keeper thread (``keeper.py``) does this while the authenticator runs.
+- ``configure_curve(..., watch=True)`` follows the directory (inotify on Linux, polling
+  elsewhere); certificates that are malformed or writable by group or others, or a directory
+  writable by group or others, are refused and reported (``problems``, the log, ``audit()``).
+- Certificates may carry ``expires-at`` (see ``certs.py``): an expired key is refused.
+- ``configure_revocation_list`` follows a list of revoked keys signed with Ed25519
+  (``revocation.py``) for every domain.
 """
 
 from __future__ import annotations
@@ -36,6 +52,8 @@ import inspect
 import ipaddress
 import logging
 import os
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -44,7 +62,9 @@ from ..context import Context
 from ..error import ZMQError
 from ..protocol import z85
 from ..protocol.zap import MAX_STRING, ZAP_ENDPOINT, ZAP_VERSION
-from .certs import load_certificates
+from .certs import PUBLIC_SUFFIX, load_certificates_with_expiry, scan_directory
+from .keeper import Keeper
+from .revocation import RevocationList, RevocationListError, load_revocation_list, load_verify_key
 
 #: ``configure_curve(location=CURVE_ALLOW_ANY)`` accepts every client key (the key still
 #: proves the client holds its secret; nobody checks who that is).
@@ -57,6 +77,8 @@ Reply = tuple[bytes, bytes, bytes, bytes]  # request id, status code, status tex
 #: Longest piece of client-supplied text (a user name...) put in a log line.
 _LOG_TEXT = 64
 _DUMMY_PASSWORD = os.urandom(32)
+#: Running authenticators, for audit() (which reports their allow-lists' expiry).
+_running: weakref.WeakSet[Authenticator] = weakref.WeakSet()
 
 
 def _shown(value: str | bytes) -> str:
@@ -144,6 +166,18 @@ class Authenticator:
         #: {domain: {z85 public key: True}}
         self.certs = {}
         self.log = log if log is not None else logging.getLogger("safezmq.auth")
+        #: {domain: {z85 public key: expiry (seconds since the epoch)}}
+        self.expiry: dict[str, dict[bytes, float]] = {}
+        #: {domain: directory} of configure_curve(watch=True)
+        self.watched: dict[str, str] = {}
+        #: What is refused and why (unsafe or malformed certificates, refused revocation lists),
+        #: one line each; audit() reports them.
+        self.problems: dict[str, list[str]] = {}
+        #: {path: (verify key, the list in force)} of configure_revocation_list
+        self.revocation_lists: dict[str, tuple[bytes, RevocationList]] = {}
+        self._revoked: frozenset[bytes] = frozenset()
+        self._keeper: Keeper | None = None
+        self._expiry_checked = time.time()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -164,13 +198,36 @@ class Authenticator:
             sock.close()
             raise
         self.zap_socket = sock
+        self._start_keeper()
         self.log.debug("Starting")
 
     def stop(self) -> None:
         """Close the ZAP socket (servers of this context then refuse PLAIN/CURVE clients)."""
+        self._stop_keeper()
         sock, self.zap_socket = self.zap_socket, None
         if sock is not None:
             sock.close()
+
+    def _start_keeper(self) -> None:
+        if self._keeper is None or not self._keeper.is_alive():
+            self._keeper = Keeper(self)
+            for domain, directory in self.watched.items():
+                self._keeper.follow(f"dir:{domain}", directory, PUBLIC_SUFFIX)
+            for path in self.revocation_lists:
+                self._keeper.follow(f"list:{path}", path, None)
+            self._keeper.start()
+            _running.add(self)
+
+    def _gone(self) -> bool:
+        """Is the ZAP socket gone (stopped, or closed with its context)?  The keeper ends."""
+        sock = self.zap_socket
+        return sock is None or bool(sock.closed)
+
+    def _stop_keeper(self) -> None:
+        keeper, self._keeper = self._keeper, None
+        _running.discard(self)
+        if keeper is not None:
+            keeper.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.zap_socket is not None else "stopped"
@@ -244,38 +301,253 @@ class Authenticator:
 
             self._configure(change)
         self.log.debug("Configure plain: %s", _shown(domain))
+        self._changed()
 
-    def configure_curve(self, domain: str = "*", location: str | os.PathLike[str] = ".") -> None:
+    def configure_curve(
+        self,
+        domain: str = "*",
+        location: str | os.PathLike[str] = ".",
+        *,
+        watch: bool = False,
+    ) -> None:
         """Accept CURVE clients of ``domain`` whose public key has a certificate (``*.key``) in
         the directory ``location``, or every client with ``location=CURVE_ALLOW_ANY``.
 
-        Call it again after adding or removing certificates.  A directory that cannot be read
-        raises (and leaves the domain with no keys: its clients are refused)."""
+        Without ``watch``, call it again after adding or removing certificates (a key no longer
+        there is revoked: its live sessions close).  A directory that cannot be read raises
+        (and leaves the domain with no keys: its clients are refused), as does any invalid
+        certificate in it.
+
+        With ``watch=True`` the directory is followed while the authenticator runs: a
+        certificate added is allowed at the next handshake, one removed is revoked.  A
+        certificate that is malformed or writable by group or others is refused and reported
+        (``problems``, the log), the others stay valid; a directory writable by group or others
+        is refused whole."""
         self.log.debug("Configure curve: %s[%s]", _shown(domain), _shown(os.fspath(location)))
+        self._unwatch(domain)
         if location == CURVE_ALLOW_ANY:
 
             def allow_any() -> None:
                 self.allow_any = True
 
             self._configure(allow_any)
+            self._changed()
             return
+        directory = os.fspath(location)
         try:
-            certs = load_certificates(location)
+            if watch:
+                scan = scan_directory(directory)
+                certs, expiry = scan.keys, scan.expiry
+                self._report(f"dir:{domain}", scan.problems)
+            else:
+                certs, expiry = load_certificates_with_expiry(directory)
         except Exception as exc:
 
             def forget() -> None:
                 self.allow_any = False
                 self.certs.pop(domain, None)
+                self.expiry.pop(domain, None)
 
             self._configure(forget)
-            self.log.error("Failed to load CURVE certs from %s: %s", _shown(str(location)), exc)
+            self._changed()
+            self.log.error("Failed to load CURVE certs from %s: %s", _shown(directory), exc)
             raise
 
         def change() -> None:
             self.allow_any = False
             self.certs[domain] = certs
+            self.expiry[domain] = expiry
 
         self._configure(change)
+        if watch:
+            self.watched[domain] = directory
+            if self._keeper is not None:
+                self._keeper.follow(f"dir:{domain}", directory, PUBLIC_SUFFIX)
+        self._changed()
+
+    def _unwatch(self, domain: str) -> None:
+        if self.watched.pop(domain, None) is not None:
+            self.problems.pop(f"dir:{domain}", None)
+            if self._keeper is not None:
+                self._keeper.unfollow(f"dir:{domain}")
+
+    def configure_revocation_list(
+        self, path: str | os.PathLike[str], verify_key: str | os.PathLike[str] | bytes
+    ) -> None:
+        """Refuse, in every domain, the CURVE keys a signed revocation list names (see
+        ``safezmq.auth.revocation``), and close their live sessions.  ``verify_key``: the
+        Ed25519 verify key (a ``NAME.sign`` file, 40 Z85 characters or 32 bytes).
+
+        The file is followed while the authenticator runs: a new list (with a higher
+        ``sequence``) takes effect at once; one that does not verify, or an older one, is
+        refused and reported, and the list in force stays.  Raises RevocationListError if the
+        list does not verify now."""
+        file = os.path.abspath(os.fspath(path))
+        key = load_verify_key(
+            verify_key if isinstance(verify_key, bytes) else os.fspath(verify_key)
+        )
+        revoked = load_revocation_list(file, key)
+
+        def change() -> None:
+            self.revocation_lists[file] = (key, revoked)
+            self._revoked = frozenset().union(*(r.keys for _, r in self.revocation_lists.values()))
+
+        self._configure(change)
+        self.log.info(
+            "revocation list %s in force: sequence %d, %d keys",
+            _shown(file),
+            revoked.sequence,
+            len(revoked.keys),
+        )
+        if self._keeper is not None:
+            self._keeper.follow(f"list:{file}", file, None)
+        self._changed()
+
+    def revalidate(self) -> None:
+        """Check every live session again now (the keeper does it within a second of any
+        change it can see; call this after changing what a credentials provider answers, to
+        have it done at once)."""
+        self._changed()
+
+    def _changed(self) -> None:
+        keeper = self._keeper
+        if keeper is not None:
+            keeper.wake()
+
+    def _report(self, source: str, problems: list[str]) -> None:
+        """Log what a source refuses, when that changes."""
+        if self.problems.get(source, []) == problems:
+            return
+        for line in problems:
+            if line not in self.problems.get(source, []):
+                self.log.warning("%s", line)
+        if problems:
+            self.problems[source] = list(problems)
+        else:
+            self.problems.pop(source, None)
+
+    # -- what the keeper calls (in its thread) ------------------------------------------------
+
+    def _reload(self, source: str) -> None:
+        """A followed directory or revocation list changed: read it again."""
+        kind, _, name = source.partition(":")
+        if kind == "dir":
+            directory = self.watched.get(name)
+            if directory is None:
+                return
+            try:
+                scan = scan_directory(directory)
+            except OSError as exc:
+                scan_problems = [f"certificate directory {directory!r} unreadable ({exc}): refused"]
+                certs: dict[bytes, bool] = {}
+                expiry: dict[bytes, float] = {}
+            else:
+                scan_problems, certs, expiry = scan.problems, scan.keys, scan.expiry
+            self._report(source, scan_problems)
+
+            def change() -> None:
+                if self.watched.get(name) == directory:
+                    self.certs[name] = certs
+                    self.expiry[name] = expiry
+
+            self._configure(change)
+        elif kind == "list":
+            entry = self.revocation_lists.get(name)
+            if entry is None:
+                return
+            key, current = entry
+            try:
+                revoked = load_revocation_list(name, key)
+                if revoked.sequence < current.sequence:
+                    raise RevocationListError(
+                        f"the revocation list {name!r} has sequence {revoked.sequence}, older "
+                        f"than the one in force ({current.sequence}): a rollback"
+                    )
+            except (OSError, ValueError) as exc:
+                self._report(source, [f"revocation list refused, the previous one stays: {exc}"])
+                return
+            self._report(source, [])
+
+            def apply() -> None:
+                self.revocation_lists[name] = (key, revoked)
+                self._revoked = frozenset().union(
+                    *(r.keys for _, r in self.revocation_lists.values())
+                )
+
+            self._configure(apply)
+
+    def _next_expiry(self, now: float) -> float | None:
+        """The first certificate expiry still to come."""
+        upcoming = [
+            when for table in list(self.expiry.values()) for when in table.values() if when > now
+        ]
+        return min(upcoming) if upcoming else None
+
+    def _expiry_passed(self, now: float) -> bool:
+        """Did a certificate expire since the last call?"""
+        since, self._expiry_checked = self._expiry_checked, now
+        return any(
+            since < when <= now for table in list(self.expiry.values()) for when in table.values()
+        )
+
+    def _revalidate(self, run: Callable[[Any], Any]) -> int:
+        """Close the live sessions whose key or user is no longer allowed."""
+        client = getattr(self.context, "_zap", None)
+        if client is None:
+            return 0
+        now = time.time()
+        doomed = set()
+        for admission in client.admissions():
+            try:
+                allowed = self._still_allowed(admission, now, run)
+            except Exception as exc:
+                self.log.error(
+                    "revocation check failed (%s); the session is closed", type(exc).__name__
+                )
+                allowed = False
+            if not allowed:
+                doomed.add(admission)
+        if not doomed:
+            return 0
+        count = int(client.revoke(doomed.__contains__))
+        self.log.info("closed %d live session(s) whose key or user is no longer allowed", count)
+        return count
+
+    def _still_allowed(self, admission: Any, now: float, run: Callable[[Any], Any]) -> bool:
+        """Would the key or user a live session was admitted with be admitted now?"""
+        domain = admission.domain or "*"
+        if admission.mechanism == "CURVE" and admission.key is not None:
+            z85_key = z85.encode(admission.key)
+            if z85_key in self._revoked or self._expired(domain, z85_key, now):
+                return False
+            if type(self)._authenticate_curve is not Authenticator._authenticate_curve:
+                return True  # a subclass decides in its own way: only lists and expiry apply
+            if self.allow_any:
+                return True
+            if self.credentials_providers:
+                provider = self.credentials_providers.get(domain)
+                if provider is None:
+                    return False
+                result = provider.callback(domain, z85_key)
+                if inspect.isawaitable(result):
+                    result = run(result)
+                return bool(result)
+            keys = self.certs.get(domain)
+            return bool(keys and keys.get(z85_key))
+        if admission.mechanism == "PLAIN":
+            if type(self)._authenticate_plain is not Authenticator._authenticate_plain:
+                return True
+            users = self.passwords.get(domain)
+            try:
+                username = admission.user_id.decode(self.encoding)
+            except UnicodeDecodeError:
+                return False
+            return users is not None and username in users
+        return True
+
+    def _expired(self, domain: str, z85_key: bytes, now: float) -> bool:
+        when = self.expiry.get(domain, {}).get(z85_key)
+        return when is not None and when <= now
 
     def configure_curve_callback(self, domain: str = "*", credentials_provider: Any = None) -> None:
         """Accept CURVE clients of ``domain`` for which ``credentials_provider.callback(domain,
@@ -289,6 +561,7 @@ class Authenticator:
         self._configure(change)
         if credentials_provider is None:
             self.log.error("None credentials_provider provided for domain:%s", _shown(domain))
+        self._changed()
 
     def configure_gssapi(self, domain: str = "*", location: str | None = None) -> None:
         """GSSAPI is not supported by safezmq."""
@@ -454,12 +727,18 @@ class Authenticator:
 
     async def _authenticate_curve(self, domain: str, client_key: bytes) -> tuple[bool, bytes]:
         """CURVE: is ``client_key`` (32 raw bytes) accepted in ``domain``?"""
-        if self.allow_any:
-            self.log.debug("ALLOWED (CURVE allow any client)")
-            return True, b"OK"
         if not domain:
             domain = "*"
         z85_key = z85.encode(client_key)
+        if z85_key in self._revoked:
+            self.log.debug("DENIED (CURVE) revoked client_key=%s", z85_key.decode("ascii"))
+            return False, b"Key revoked"
+        if self._expired(domain, z85_key, time.time()):
+            self.log.debug("DENIED (CURVE) expired client_key=%s", z85_key.decode("ascii"))
+            return False, b"Key expired"
+        if self.allow_any:
+            self.log.debug("ALLOWED (CURVE allow any client)")
+            return True, b"OK"
         if self.credentials_providers:
             provider = self.credentials_providers.get(domain)
             if provider is None:

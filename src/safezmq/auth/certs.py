@@ -25,6 +25,13 @@ What safezmq adds to pyzmq's ``zmq.auth.certs`` (whose files it reads and which 
 - Keys are checked (40 Z85 characters naming 32 bytes, and a secret key must match its public
   key); errors never quote a key.  Metadata that would break the file format is refused rather
   than written.
+- Expiry: a certificate may carry ``expires-at = "2027-03-01T00:00:00Z"`` (UTC, ISO 8601) in
+  its metadata, an ordinary zcert metadata property that czmq and pyzmq read and keep.
+  :func:`read_certificate` returns it; authenticators refuse an expired key and close its live
+  sessions when it expires.  A malformed ``expires-at`` makes the certificate invalid.
+- :func:`scan_directory` reads an allow-list directory certificate by certificate: one that is
+  malformed, or writable by group or others, is refused and reported while the others stay
+  valid, and a directory writable by group or others is refused whole (anyone could add a key).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import shlex
 import stat
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 from ..constants import Errno
@@ -62,6 +69,11 @@ MAX_CERT_FILE_SIZE = 64 * 1024
 MAX_RECORDS = 4096
 
 _NAME_CHARS = re.compile(r"[A-Za-z0-9$\-_@.&+/]+\Z")
+#: The metadata property holding a certificate's expiry.
+EXPIRES_AT = "expires-at"
+#: Permission bits that must be clear on an allow-list directory and its public certificates:
+#: whoever may write there may add a key.
+UNSAFE_WRITE_BITS = 0o022
 
 _SECRET_BANNER = """#   ****  Generated on {0} by safezmq  ****
 #   ZeroMQ CURVE **Secret** Certificate
@@ -295,10 +307,12 @@ def _value(raw: bytes) -> bytes:
     return raw
 
 
-def _parse(data: bytes, path: str) -> tuple[bytes | None, bytes | None]:
-    """The (public, secret) Z85 keys of the ``curve`` section, unchecked."""
+def _parse_all(data: bytes, path: str) -> tuple[bytes | None, bytes | None, dict[str, bytes]]:
+    """The (public, secret) Z85 keys of the ``curve`` section, unchecked, and the properties of
+    the ``metadata`` section."""
     public: bytes | None = None
     secret: bytes | None = None
+    metadata: dict[str, bytes] = {}
     section = b""
     for line in data.splitlines():
         stripped = line.strip()
@@ -307,7 +321,13 @@ def _parse(data: bytes, path: str) -> tuple[bytes | None, bytes | None]:
         if line[:1] not in (b" ", b"\t"):
             section = stripped.split(b"=", 1)[0].strip()
             continue
-        if section != b"curve" or b"=" not in stripped:
+        if b"=" not in stripped:
+            continue
+        if section == b"metadata":
+            key, raw = stripped.split(b"=", 1)
+            metadata[key.strip().decode("utf-8", "replace")] = _value(raw)
+            continue
+        if section != b"curve":
             continue
         name, raw = stripped.split(b"=", 1)
         name = name.strip()
@@ -319,7 +339,7 @@ def _parse(data: bytes, path: str) -> tuple[bytes | None, bytes | None]:
             if secret is not None:
                 raise ValueError(f"{path!r} has more than one secret-key")
             secret = _value(raw)
-    return public, secret
+    return public, secret, metadata
 
 
 def _check_key(key: bytes, what: str, path: str) -> bytes:
@@ -335,6 +355,59 @@ def _check_key(key: bytes, what: str, path: str) -> bytes:
     raise ValueError(f"the {what} in {path!r} is not a CURVE key (40 Z85 characters)")
 
 
+def parse_expiry(text: str | bytes) -> float:
+    """The time (seconds since the epoch) an ``expires-at`` value names: ISO 8601, UTC unless
+    it says otherwise (``2027-03-01T00:00:00Z``, ``2027-03-01``).  ValueError if malformed."""
+    value = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+    value = value.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"expires-at {text!r} is not an ISO 8601 date (e.g. 2027-03-01T00:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def format_expiry(when: float) -> str:
+    """An ``expires-at`` value for a time (seconds since the epoch), in UTC."""
+    moment = datetime.datetime.fromtimestamp(int(when), datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate file's content (keys as 40-character Z85 bytes; the repr shows no secret)."""
+
+    path: str
+    public_key: bytes
+    secret_key: bytes | None = field(repr=False)
+    metadata: dict[str, bytes] = field(default_factory=dict, hash=False)
+    #: When it expires (seconds since the epoch), from its ``expires-at`` metadata; None: never.
+    expires_at: float | None = None
+    #: The file's permission bits when it was read.
+    mode: int = 0
+
+
+def read_certificate(filename: PathLike) -> Certificate:
+    """A certificate file's keys, metadata and expiry; the checks of :func:`load_certificate`,
+    and a malformed ``expires-at`` raises ValueError."""
+    path = os.fspath(filename)
+    public, secret, metadata, mode = _load(path)
+    expires: float | None = None
+    raw_expiry = metadata.get(EXPIRES_AT)
+    if raw_expiry is not None:
+        try:
+            expires = parse_expiry(raw_expiry)
+        except ValueError as exc:
+            raise ValueError(f"{path!r}: {exc}") from None
+    return Certificate(path, public, secret, metadata, expires, stat.S_IMODE(mode))
+
+
 def load_certificate(filename: PathLike) -> tuple[bytes, bytes | None]:
     """The ``(public, secret)`` keys of a certificate file, as 40-character Z85 bytes.
 
@@ -342,9 +415,13 @@ def load_certificate(filename: PathLike) -> tuple[bytes, bytes | None]:
     without a valid public key ``ValueError``, and a file holding a secret key that group or
     others may access :class:`KeyFilePermissionError` (fix: ``chmod 600 FILE``).
     """
-    path = os.fspath(filename)
+    public, secret, _, _ = _load(os.fspath(filename))
+    return public, secret
+
+
+def _load(path: str) -> tuple[bytes, bytes | None, dict[str, bytes], int]:
     data, mode = _read_file(path)
-    public, secret = _parse(data, path)
+    public, secret, metadata = _parse_all(data, path)
     if secret is not None:
         refused = bool(mode & UNSAFE_SECRET_BITS)
         _record(path, mode, refused)
@@ -357,28 +434,100 @@ def load_certificate(filename: PathLike) -> tuple[bytes, bytes | None]:
         raw_secret = _check_key(secret, "secret key", path)
         if public_from_secret(raw_secret) != raw_public:
             raise ValueError(f"the secret key in {path!r} does not belong to its public key")
-    return public, secret
+    return public, secret, metadata, mode
 
 
 def load_certificates(directory: PathLike = ".") -> dict[bytes, bool]:
     """The public keys of every ``*.key`` certificate in ``directory``, as ``{key: True}``
     (pyzmq's shape).  A file that is not a valid certificate raises (see load_certificate)."""
+    return load_certificates_with_expiry(directory)[0]
+
+
+def load_certificates_with_expiry(
+    directory: PathLike = ".",
+) -> tuple[dict[bytes, bool], dict[bytes, float]]:
+    """As load_certificates, with ``{key: expiry}`` of the certificates that expire."""
     path = os.fspath(directory)
     if not os.path.isdir(path):
         raise OSError(f"invalid certificate directory: {path!r} is not a directory")
     certs: dict[bytes, bool] = {}
+    expiry: dict[bytes, float] = {}
     for cert_file in sorted(glob.glob(os.path.join(glob.escape(path), "*" + PUBLIC_SUFFIX))):
-        public, _ = load_certificate(cert_file)
-        certs[public] = True
-    return certs
+        cert = read_certificate(cert_file)
+        certs[cert.public_key] = True
+        if cert.expires_at is not None:
+            expiry[cert.public_key] = cert.expires_at
+    return certs, expiry
+
+
+@dataclass
+class DirectoryScan:
+    """An allow-list directory read certificate by certificate (see scan_directory)."""
+
+    #: {Z85 public key: True} of the valid certificates (pyzmq's shape).
+    keys: dict[bytes, bool] = field(default_factory=dict)
+    #: {Z85 public key: expiry (seconds since the epoch)} of those that expire.
+    expiry: dict[bytes, float] = field(default_factory=dict)
+    #: One line per refused certificate (or for the directory), saying why and how to fix it.
+    problems: list[str] = field(default_factory=list)
+
+
+def _who_may_write(mode: int) -> str:
+    return " and ".join(
+        name for name, bit in (("its group", 0o020), ("other users", 0o002)) if mode & bit
+    )
+
+
+def scan_directory(directory: PathLike) -> DirectoryScan:
+    """The valid certificates of an allow-list directory, refusing (and reporting) each one
+    that is malformed or writable by group or others; a directory that group or others may
+    write is refused whole.  Raises OSError only if ``directory`` is not a directory."""
+    path = os.fspath(directory)
+    info = os.stat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(f"invalid certificate directory: {path!r} is not a directory")
+    scan = DirectoryScan()
+    if info.st_mode & UNSAFE_WRITE_BITS:
+        scan.problems.append(
+            f"certificate directory {path!r} is writable by {_who_may_write(info.st_mode)} "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}), who could add a key: every certificate "
+            f"in it is refused. Fix: chmod go-w {shlex.quote(path)}"
+        )
+        return scan
+    for cert_file in sorted(glob.glob(os.path.join(glob.escape(path), "*" + PUBLIC_SUFFIX))):
+        try:
+            cert = read_certificate(cert_file)
+        except FileNotFoundError:
+            continue  # removed while we looked: not allowed, nothing to report
+        except (OSError, ValueError) as exc:
+            scan.problems.append(f"certificate refused: {exc}")
+            continue
+        if cert.mode & UNSAFE_WRITE_BITS:
+            scan.problems.append(
+                f"certificate {cert_file!r} is writable by {_who_may_write(cert.mode)} "
+                f"(mode {cert.mode:04o}), who could swap the key: refused. Fix: chmod go-w "
+                f"{shlex.quote(cert_file)}"
+            )
+            continue
+        scan.keys[cert.public_key] = True
+        if cert.expires_at is not None:
+            scan.expiry[cert.public_key] = cert.expires_at
+    return scan
 
 
 __all__ = [
+    "EXPIRES_AT",
+    "Certificate",
+    "DirectoryScan",
     "KeyFilePermissionError",
     "KeyFileRecord",
     "create_certificates",
+    "format_expiry",
     "load_certificate",
     "load_certificates",
+    "parse_expiry",
+    "read_certificate",
+    "scan_directory",
 ]
 
 

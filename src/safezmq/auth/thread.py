@@ -140,6 +140,7 @@ class ThreadAuthenticator(Authenticator):
 
     def stop(self) -> None:
         """Stop the thread and close the ZAP socket (a stopped authenticator can start again)."""
+        self._stop_keeper()  # first: it may be handing the thread a reloaded allow-list
         with self._pipe_lock:
             thread, self.thread = self.thread, None
             if self.pipe is not None and thread is not None and thread.is_alive():

@@ -2,10 +2,14 @@
 
     safezmq demo                      what safezmq does, on loopback, in seconds (the default)
     safezmq keygen [--dir D] NAME     a CURVE certificate pair with safe file modes
+    safezmq keys list|revoke|expire|rotate
+                                      manage a directory of CURVE certificates
     safezmq scan ENDPOINT             a security probe of any ZMTP endpoint
     safezmq bench                     the benchmarks, side by side with pyzmq
     safezmq send|recv|pub|sub|req|rep ENDPOINT
                                       messages from the shell (a netcat for ZeroMQ)
+    safezmq as-zmq enable|disable|status
+                                      make `import zmq` give safezmq in this environment
 
 Exit status: 0 success, 1 a failure (or, for scan, a weakness found), 2 a usage error.
 Errors are one line on stderr.  ``python -m safezmq`` runs the same command.
@@ -19,7 +23,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..error import ZMQError
-from . import bench, demo, keygen, netcat, scan
+from . import aszmq, bench, demo, keygen, keys, netcat, scan
 from ._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CLIError, Parser
 
 #: Set to show the traceback of an unexpected error (a bug) instead of one line.
@@ -35,9 +39,11 @@ def build_parser() -> Parser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo.register(subparsers)
     keygen.register(subparsers)
+    keys.register(subparsers)
     scan.register(subparsers)
     bench.register(subparsers)
     netcat.register(subparsers)
+    aszmq.register(subparsers)
     return parser
 
 

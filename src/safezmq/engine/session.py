@@ -4,6 +4,9 @@ It joins a ``Stream`` (bytes) to a protocol ``Connection`` (ZMTP) and the connec
 ``Pipe`` (messages for the socket).  It owns the handshake deadline, heartbeats, backpressure in
 both directions and the monitor events of its connection.  Nothing here runs in the socket's
 thread; the socket learns about the session only through its mailbox.
+
+A session ZAP admitted is entered in the context's register (``engine/zap.py``) with what it was
+admitted with, so that revoking that key or user closes it (``revoke``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..protocol.events import Cancel
 from ..protocol.metadata import Metadata
 from ..transport.stream import Stream
 from .pipe import Pipe, Queue, SubscriptionMessage, TrackedMessage, message_size
+from .zap import NO_HANDLER, Admission, warn_no_handler
 
 if TYPE_CHECKING:
     from .socket_engine import SocketEngine
@@ -39,6 +43,11 @@ ERROR_FLUSH_TIME = 1.0
 #: Standard properties a peer announces about itself (RFC 37); the rest of the message
 #: metadata is ours to set.
 _PEER_PROPERTIES = frozenset({"socket-type", "identity", "resource"})
+#: The value of the EVENT_HANDSHAKE_FAILED_AUTH monitor event that precedes EVENT_DISCONNECTED
+#: when a live session is closed because its key or user was revoked (or expired).  Not a
+#: status a ZAP handler answers (RFC 27 has 200, 300, 400 and 500), so it cannot be confused
+#: with a refused handshake.
+REVOKED_STATUS = 403
 
 
 class Session:
@@ -74,6 +83,11 @@ class Session:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._lingering = False
         self._handshake_failed = False
+        self._admitted = False
+        #: Whether a ZAP handler answered (not the ZAP client itself, for want of a handler
+        #: under a relaxed policy): only what a handler admitted can be revoked by one.
+        self._asking_zap = False
+        self._handler_answered = False
         #: When the connection began (loop time).
         self.started = self.loop.time()
         #: Told when the handshake completes (the listener counts handshakes in progress).
@@ -178,7 +192,11 @@ class Session:
             self._handshake_complete(event)
         elif isinstance(event, ZapRequestNeeded):
             enforce = bool(self.options[SocketOption.ZAP_ENFORCE_DOMAIN])
-            self.engine.zap_request(event.request, self._zap_reply, enforce)
+            self._asking_zap = True  # a handler's answer never comes back within the call
+            try:
+                self.engine.zap_request(event.request, self._zap_reply, enforce)
+            finally:
+                self._asking_zap = False
         elif isinstance(event, PingReceived):
             if event.ttl > 0:
                 self._timer("ttl", event.ttl, self._check_ttl, event.ttl)
@@ -194,8 +212,11 @@ class Session:
             return
         try:
             if reply is None:
+                if reason == NO_HANDLER:
+                    warn_no_handler(self.engine, self.endpoint, conn.mechanism.name)
                 self._protocol_failure(conn.refuse(status, reason))
                 return
+            self._handler_answered = not self._asking_zap
             events = conn.zap_reply(reply)
         except ProtocolError as exc:
             self._protocol_failure(exc)
@@ -216,6 +237,7 @@ class Session:
         if self.on_ready is not None:
             self.on_ready(self)
         engine = self.engine
+        self._admit(event)
         engine.monitor(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         metadata = self._message_metadata(event)
         pipe = self.pipe
@@ -235,6 +257,26 @@ class Session:
             engine.pipe_ready(pipe)  # a connect-side pipe: the peer (re)appeared
         self._start_heartbeats()
         self._schedule_pull()
+
+    def _admit(self, event: HandshakeComplete) -> None:
+        """Enter a session ZAP admitted in the context's register (see revoke())."""
+        zap = getattr(self.engine, "zap", None)
+        if zap is None or not self._handler_answered or not self.as_server:
+            return
+        mechanism = self.conn.mechanism if self.conn is not None else None
+        key = getattr(mechanism, "client_key", None)
+        domain = bytes(self.options[SocketOption.ZAP_DOMAIN]).decode("utf-8", "replace")
+        user_id = event.user_id or b""
+        zap.admit(self, Admission(domain, event.mechanism.decode("ascii", "replace"), user_id, key))
+        self._admitted = True
+
+    def revoke(self) -> None:
+        """The key or user this session was admitted with is no longer allowed: close it now,
+        with EVENT_HANDSHAKE_FAILED_AUTH (value REVOKED_STATUS), then EVENT_DISCONNECTED."""
+        if self.closed:
+            return
+        self.engine.monitor(Event.HANDSHAKE_FAILED_AUTH, REVOKED_STATUS, self.endpoint)
+        self.close()
 
     def _message_metadata(self, event: HandshakeComplete) -> Metadata:
         """What ``frame.get()`` shows.  Of the peer's own properties only the ones a peer may
@@ -441,6 +483,9 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        if self._admitted:
+            self._admitted = False
+            self.engine.zap.forget(self)
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()

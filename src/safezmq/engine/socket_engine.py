@@ -25,6 +25,7 @@ from ..protocol import (
     PlainClient,
     PlainServer,
 )
+from ..protocol.curve import ServerKeys
 from ..protocol.secret import Secret
 from ..protocol.zap import ZapRequest
 from .connecter import Connecter
@@ -79,6 +80,8 @@ class SocketEngine:
         #: STREAM sockets speak raw bytes: no ZMTP, no handshake.
         self.session_class: Any = RawSession if socket.socket_type_name == b"STREAM" else Session
         self._keyring = CookieKeyring()
+        #: The CURVE server keys beyond CURVE_SECRETKEY during a rotation (safezmq.auth.rotation).
+        self.server_keys = ServerKeys()
         self._keyring_timer = self.loop.call_later(COOKIE_KEY_PERIOD, self._rotate_cookie_key)
 
     # -- what sessions need -------------------------------------------------------------------
@@ -110,7 +113,9 @@ class SocketEngine:
                 raise ValueError("CURVE needs CURVE_SECRETKEY (and CURVE_PUBLICKEY) to be set")
             public = options[SocketOption.CURVE_PUBLICKEY] or None
             if options[SocketOption.CURVE_SERVER]:
-                return CurveServer(secret, public, zap=True, keyring=self._keyring)
+                return CurveServer(
+                    secret, public, zap=True, keyring=self._keyring, server_keys=self.server_keys
+                )
             server_key = options[SocketOption.CURVE_SERVERKEY]
             if not server_key:
                 raise ValueError("a CURVE client needs CURVE_SERVERKEY (the server's public key)")

@@ -5,23 +5,35 @@ ROUTER, e.g. ``safezmq.auth``'s authenticator).  The client lives on the I/O loo
 it over one inproc pipe, as a DEALER that writes the envelope delimiter itself.  Requests from
 many sessions share the pipe; each gets its own request id on the wire, mapped back when the
 reply comes.  Fail closed: no handler, a handler that goes away, or too many requests waiting
-all refuse the client.
+all refuse the client; a refusal for want of a handler is also logged (once per socket and
+endpoint), so that it is not silent.
+
+The client also keeps the register of sessions ZAP admitted (``Admission``: domain, mechanism,
+User-Id and, for CURVE, the client's public key), so that an authenticator that stops allowing
+a key can close the live connections admitted with it (``revoke``).  The register lives here and
+in the sessions only: it is never logged.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import threading
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..constants import SocketOption, SocketType
 from ..options import Options
+from ..protocol import z85
 from ..protocol.zap import ZAP_ENDPOINT, ZapRequest
 from .iothread import LoopRunner
 from .pipe import Pipe
 
 if TYPE_CHECKING:
     from ..context import Context
+    from .session import Session
 
 ZAP_NAME = ZAP_ENDPOINT[len("inproc://") :]
 #: Requests waiting for the handler at once; beyond it new clients are refused (status 300):
@@ -29,6 +41,69 @@ ZAP_NAME = ZAP_ENDPOINT[len("inproc://") :]
 MAX_PENDING = 1000
 
 Callback = Callable[..., None]
+#: The reason a client is refused when the context has no ZAP handler.
+NO_HANDLER = b"no ZAP handler"
+
+log = logging.getLogger("safezmq")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What ZAP admitted a live session with.  ``key`` is the CURVE client's public key (raw
+    32 bytes; None for NULL and PLAIN).  Public keys are not secret: the repr shows it in Z85."""
+
+    domain: str
+    mechanism: str
+    user_id: bytes
+    key: bytes | None
+
+    def __repr__(self) -> str:
+        key = "" if self.key is None else f" key={z85.encode(self.key).decode()}"
+        return f"<Admission {self.mechanism} domain={self.domain!r}{key}>"
+
+
+# -- the refusal that must not be silent ------------------------------------------------------
+
+_warned: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_warned_lock = threading.Lock()
+
+
+def warn_no_handler(engine: Any, endpoint: str, mechanism: bytes) -> None:
+    """Log, once per socket (``engine``) and endpoint, that a client was refused because no ZAP
+    handler runs: failing closed is right, failing silently is not."""
+    with _warned_lock:
+        seen = _warned.setdefault(engine, set())
+        if endpoint in seen:
+            return
+        seen.add(endpoint)
+    name = mechanism.decode("ascii", "replace")
+    if mechanism == b"CURVE":
+        fix = (
+            "start an authenticator in this context (safezmq.auth.thread.ThreadAuthenticator"
+            "(ctx).start(), then configure_curve() with the allowed client keys), or, to accept "
+            "any client key as libzmq does, use the compatible policy (Policy.compatible() or "
+            "SAFEZMQ_POLICY=compatible)"
+        )
+    elif mechanism == b"PLAIN":
+        fix = (
+            "start an authenticator in this context (safezmq.auth.thread.ThreadAuthenticator"
+            "(ctx).start(), then configure_plain() with the user names and passwords); PLAIN "
+            "is never accepted without one"
+        )
+    else:
+        fix = (
+            "start an authenticator in this context (safezmq.auth.thread.ThreadAuthenticator"
+            "(ctx).start()), or unset ZAP_ENFORCE_DOMAIN"
+        )
+    log.warning(
+        "refused a %s client on %s: no ZAP handler runs in this context, so safezmq fails "
+        "closed and refuses every %s client (each sees an authentication failure, ERROR 500, "
+        "and may keep retrying). Fix: %s. This is logged once per socket and endpoint.",
+        name,
+        endpoint,
+        name,
+        fix,
+    )
 
 
 class _LoopMailbox:
@@ -58,6 +133,37 @@ class ZapClient:
         self._pipe: Pipe | None = None
         self._pending: dict[bytes, tuple[Callback, bytes]] = {}
         self._ids = itertools.count(1)
+        #: Live sessions ZAP admitted, and with what (see revoke()).  Sessions come and go on
+        #: the I/O loop; authenticators read and revoke from their own threads: hence the lock.
+        self._admitted: dict[Session, Admission] = {}
+        self._admitted_lock = threading.Lock()
+
+    # -- the register of admitted sessions ----------------------------------------------------
+
+    def admit(self, session: Session, admission: Admission) -> None:
+        """A session's handshake completed after ZAP said yes (on the I/O loop)."""
+        with self._admitted_lock:
+            self._admitted[session] = admission
+
+    def forget(self, session: Session) -> None:
+        """A session ended (on the I/O loop)."""
+        with self._admitted_lock:
+            self._admitted.pop(session, None)
+
+    def admissions(self) -> list[Admission]:
+        """What every live admitted session was admitted with (one entry per distinct
+        admission; from any thread)."""
+        with self._admitted_lock:
+            return list(dict.fromkeys(self._admitted.values()))
+
+    def revoke(self, revoked: Callable[[Admission], bool]) -> int:
+        """Close every live session whose admission ``revoked`` says is no longer allowed
+        (from any thread: each closes on its own loop).  Returns how many were told to."""
+        with self._admitted_lock:
+            doomed = [s for s, admission in self._admitted.items() if revoked(admission)]
+        for session in doomed:
+            session.engine.runner.post(session.revoke)
+        return len(doomed)
 
     # -- requests (on the I/O loop) -----------------------------------------------------------
 
@@ -69,7 +175,7 @@ class ZapClient:
                 # Relaxed policy: like libzmq, no handler means nobody to say no.
                 callback([b"", b"1.0", request.request_id, b"200", b"", b"", b""])
             else:
-                callback(None, 500, b"no ZAP handler")
+                callback(None, 500, NO_HANDLER)
             return
         if len(self._pending) >= MAX_PENDING or not pipe.check_write():
             callback(None, 300, b"ZAP handler overloaded")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import time
 from typing import Any
 
 import nacl.bindings as sodium
@@ -148,6 +149,80 @@ class CookieKeyring:
 
     def __repr__(self) -> str:
         return "<CookieKeyring: redacted>"
+
+
+class ServerKeys:
+    """The long-term keys a CURVE server socket holds beyond its CURVE_SECRETKEY, for a
+    server-key rotation without downtime (safezmq only; nothing changes on the wire).
+
+    During a rotation the server accepts its current key and the ``next`` one: a client's HELLO
+    is boxed to one of them, so the server opens it with each in turn and goes on with the one
+    that opened it (WELCOME, the vouch and READY then use that key, as a libzmq server with
+    that key would).  ``current``, once set, replaces the socket's own key (a rotation that
+    finished while the socket's endpoints stayed bound).  One object serves every CURVE server
+    session of a socket; it is changed on the I/O loop only.  Counters tell an operator when
+    no client uses the old key any more.
+    """
+
+    __slots__ = ("_current", "_next", "handshakes_current", "handshakes_next", "last_current_at")
+
+    def __init__(self) -> None:
+        self._current: tuple[Secret, bytes] | None = None
+        self._next: tuple[Secret, bytes] | None = None
+        #: HELLOs opened with the current key and with the next one since the rotation began.
+        self.handshakes_current = 0
+        self.handshakes_next = 0
+        #: When (time.time()) a HELLO last came boxed to the current key; None: not since then.
+        self.last_current_at: float | None = None
+
+    @staticmethod
+    def _pair(secret_key: KeyLike | Secret) -> tuple[Secret, bytes]:
+        raw = decode_key(
+            secret_key.reveal() if isinstance(secret_key, Secret) else secret_key,
+            "CURVE secret key",
+        )
+        return Secret(raw, "CURVE secret key"), public_from_secret(raw)
+
+    @property
+    def next_public_key(self) -> bytes | None:
+        return None if self._next is None else self._next[1]
+
+    @property
+    def current_public_key(self) -> bytes | None:
+        return None if self._current is None else self._current[1]
+
+    def begin(self, next_secret_key: KeyLike | Secret) -> None:
+        """Accept ``next_secret_key`` too, from the next handshake on."""
+        self._next = self._pair(next_secret_key)
+        self.handshakes_current = self.handshakes_next = 0
+        self.last_current_at = None
+
+    def finish(self) -> None:
+        """The next key becomes the only one (the old one is retired)."""
+        if self._next is None:
+            raise ValueError("no server-key rotation is in progress")
+        self._current, self._next = self._next, None
+
+    def cancel(self) -> None:
+        """Forget the next key (the current one stays)."""
+        self._next = None
+
+    def candidates(self, own: Secret, own_public: bytes) -> list[tuple[Secret, bytes]]:
+        first = self._current if self._current is not None else (own, own_public)
+        return [first] if self._next is None else [first, self._next]
+
+    def opened_with(self, index: int) -> None:
+        if self._next is None:
+            return
+        if index == 0:
+            self.handshakes_current += 1
+            self.last_current_at = time.time()
+        else:
+            self.handshakes_next += 1
+
+    def __repr__(self) -> str:
+        state = "rotating" if self._next is not None else "steady"
+        return f"<ServerKeys {state}: redacted>"
 
 
 class CurveCodec(TrafficCodec):
@@ -370,10 +445,12 @@ class CurveServer(_CurveBase):
         *,
         zap: bool = True,
         keyring: CookieKeyring | None = None,
+        server_keys: ServerKeys | None = None,
     ) -> None:
         super().__init__(True, secret_key, public_key)
         self.zap = zap
         self._keyring = keyring if keyring is not None else CookieKeyring()
+        self._server_keys = server_keys
         self._client_transient = b""
         self._transient_secret: bytes | None = None
         #: The client's permanent public key, once INITIATE has proved it.
@@ -393,13 +470,27 @@ class CurveServer(_CurveBase):
             raise _malformed(HELLO, code, "anti-amplification padding is not zero")
         client_transient, nonce, signature = data[74:106], data[106:114], data[114:]
         self._nonces.check(nonce)
-        try:
-            opened = sodium.crypto_box_open(
-                signature, _HELLO_PREFIX + nonce, client_transient, self._secret.reveal()
-            )
-        except CryptoError:
+        rotation = self._server_keys
+        candidates = (
+            [(self._secret, self.public_key)]
+            if rotation is None
+            else rotation.candidates(self._secret, self.public_key)
+        )
+        for index, (secret, public) in enumerate(candidates):
+            try:
+                opened = sodium.crypto_box_open(
+                    signature, _HELLO_PREFIX + nonce, client_transient, secret.reveal()
+                )
+            except CryptoError:
+                continue
+            # This connection goes on with the key the client boxed its HELLO to.
+            self._secret, self.public_key = secret, public
+            if rotation is not None:
+                rotation.opened_with(index)
+            break
+        else:
             # A client configured with another server key lands here.
-            raise _crypto_failure("the HELLO signature box (wrong server key?)") from None
+            raise _crypto_failure("the HELLO signature box (wrong server key?)")
         if not hmac.compare_digest(opened, bytes(64)):
             raise _crypto_failure("the HELLO signature")
         self._client_transient = client_transient

@@ -1,0 +1,196 @@
+"""The engine's I/O loop for a green context: a native thread that greenlets wait for through
+the gevent hub.
+
+A safezmq context runs transports and handshakes on an asyncio loop in a thread of its own.
+Under gevent two things about that thread must change, and nothing else in the engine:
+
+- It must be a real OS thread even when ``threading`` is monkey-patched (a patched Thread is a
+  greenlet: the loop would then stall whenever the application runs, and asyncio allows one
+  running loop per OS thread, so a second context could not start its own).  Its selector and
+  its executor (used for ``getaddrinfo``) are likewise the unpatched ones.
+- A greenlet that needs the loop (``call``: a bind, the first connect of a socket) must wait
+  for the answer in the hub, so that the other greenlets keep running meanwhile.  The loop
+  thread hands the answer over with an async watcher, the one gevent primitive that another
+  thread may signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gevent import Timeout  # type: ignore[import-untyped]
+from gevent.event import AsyncResult  # type: ignore[import-untyped]
+from gevent.hub import get_hub  # type: ignore[import-untyped]
+from gevent.monkey import get_original  # type: ignore[import-untyped]
+
+from ..engine.iothread import IOThread, LoopRunner
+
+T = TypeVar("T")
+
+#: The unpatched primitives, whether or not gevent's monkey-patching is active.
+_start_thread: Callable[..., int] = get_original("_thread", "start_new_thread")
+_get_ident: Callable[[], int] = get_original("_thread", "get_ident")
+_allocate_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
+_NativeEvent: type[Any] = get_original("threading", "Event")
+_NativeSelector: type[Any] = get_original("selectors", "DefaultSelector")
+
+#: How long stop() waits for the loop thread to finish (as IOThread.stop's join).
+STOP_TIMEOUT = 5.0
+
+
+class HubResult:
+    """A value (or exception) handed from any thread to one greenlet of the thread that made
+    this object, which waits for it in the hub (other greenlets run meanwhile).
+
+    Made, waited for and closed in the hub's thread; ``set``/``fail`` may come from any thread,
+    even after the waiter gave up (they are then ignored)."""
+
+    __slots__ = ("_closed", "_error", "_lock", "_result", "_value", "_watcher")
+
+    def __init__(self) -> None:
+        hub = get_hub()
+        self._result = AsyncResult()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._lock = _allocate_lock()
+        self._closed = False
+        # A started async watcher also keeps the hub's loop alive: without one, a greenlet
+        # that waits while nothing else is scheduled would get gevent's LoopExit.
+        self._watcher = hub.loop.async_()
+        self._watcher.start(self._deliver)
+
+    def set(self, value: Any) -> None:
+        self._value = value
+        self._send()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._send()
+
+    def _send(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._watcher.send()
+
+    def _deliver(self) -> None:  # in the hub
+        if self._error is not None:
+            self._result.set_exception(self._error)
+        else:
+            self._result.set(self._value)
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The value; raises what ``fail`` passed, or gevent.Timeout after ``timeout`` s."""
+        try:
+            return self._result.get(timeout=timeout)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._watcher.stop()
+        self._watcher.close()
+
+
+class _NativeExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The loop's default executor: each job in a native thread of its own.  asyncio uses it
+    for ``getaddrinfo``; a patched ThreadPoolExecutor's workers would be greenlets of the loop
+    thread, which never yields to a hub, so they would never run.  (asyncio accepts only a
+    ThreadPoolExecutor; none of its pool machinery is used.)"""
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def job() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+
+        _start_thread(job, ())
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to shut down: each job's thread ends with the job."""
+
+
+class HubIOThread(IOThread):
+    """IOThread for green contexts (see the module docstring)."""
+
+    def __init__(self) -> None:
+        LoopRunner.__init__(self, asyncio.SelectorEventLoop(_NativeSelector()))
+        self.loop.set_default_executor(_NativeExecutor())
+        self._ready = _NativeEvent()  # set by IOThread._run; nobody needs to wait for it
+        self._native_id: int | None = None
+        self._exit_lock = _allocate_lock()
+        self._exited = False
+        self._on_exit: Callable[[], None] | None = None
+        # Not waiting for the thread to start: posts queue on the loop until it runs, and
+        # in_loop_thread() is False for every other thread meanwhile.
+        _start_thread(self._main, ())
+
+    def _main(self) -> None:
+        self._native_id = _get_ident()
+        try:
+            self._run()
+        finally:
+            with self._exit_lock:
+                self._exited = True
+                on_exit = self._on_exit
+            if on_exit is not None:
+                on_exit()
+
+    def in_loop_thread(self) -> bool:
+        return _get_ident() == self._native_id
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """Run ``fn(*args)`` on the loop; the calling greenlet waits in the hub."""
+        if self.in_loop_thread():
+            return fn(*args)
+        result = HubResult()
+
+        def run() -> None:
+            try:
+                value = fn(*args)
+            except BaseException as exc:  # handed to the caller
+                result.fail(exc)
+            else:
+                result.set(value)
+
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except BaseException:
+            result.close()
+            raise
+        value: T = result.get(timeout)
+        return value
+
+    def stop(self) -> None:
+        """Stop the loop; from another thread, wait (in the hub) until the thread is done."""
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:  # closed meanwhile
+            return
+        if self.in_loop_thread():
+            return
+        done = HubResult()
+        with self._exit_lock:
+            exited = self._exited
+            if not exited:
+                self._on_exit = lambda: done.set(None)
+        if exited:
+            done.close()
+            return
+        try:
+            done.get(STOP_TIMEOUT)
+        except Timeout:  # the thread is a daemon: leave it be
+            pass
