@@ -76,6 +76,13 @@ def has(capability: str) -> bool:
     return _CAPABILITIES.get(capability, False)
 
 
+def install_as_zmq() -> None:
+    """Make ``import zmq`` give safezmq in this process (see ``safezmq.aszmq``)."""
+    from .aszmq import install_as_zmq as install
+
+    install()
+
+
 def get_includes() -> list[str]:
     """pyzmq gives Cython code its include directories here.  safezmq has no C headers; it
     answers with the same shape (the package's parent, then its utils) so build scripts that
@@ -130,6 +137,7 @@ __all__: list[str] = [
     "get_includes",
     "get_library_dirs",
     "has",
+    "install_as_zmq",
     "proxy",
     "proxy_steerable",
     "pyzmq_version",

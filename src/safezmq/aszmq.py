@@ -81,13 +81,27 @@ class _ZmqAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         real = _target_name(fullname)
         if real is None:
             return None
-        if real != TARGET:
-            try:
-                if importlib.util.find_spec(real) is None:
-                    return None  # `import zmq.nothing` fails as usual, naming zmq.nothing
-            except ModuleNotFoundError:
-                return None
-        return importlib.machinery.ModuleSpec(fullname, self)
+        try:
+            real_spec = importlib.util.find_spec(real)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and (real + ".").startswith(exc.name + "."):
+                return None  # a parent safezmq lacks: `zmq.backend.cython._zmq`
+            raise  # something the module needs is missing (tornado ...): say so
+        if real_spec is None:
+            return None  # `import zmq.nothing` fails as usual, naming zmq.nothing
+        # The real module's origin and search path, for runpy (`python -m zmq.curve_keygen`).
+        spec = importlib.machinery.ModuleSpec(fullname, self, origin=real_spec.origin)
+        spec.submodule_search_locations = real_spec.submodule_search_locations
+        return spec
+
+    def get_code(self, fullname: str) -> types.CodeType | None:
+        """The real module's code: what runpy runs for ``python -m zmq.X``."""
+        real = _target_name(fullname)
+        real_spec = None if real is None else importlib.util.find_spec(real)
+        loader = None if real_spec is None else real_spec.loader
+        if real is None or not isinstance(loader, importlib.abc.InspectLoader):
+            raise ImportError(f"no code for {fullname}", name=fullname)
+        return loader.get_code(real)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         real = _target_name(spec.name)
@@ -220,10 +234,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage(), end="", file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
     if args[0] == "-m" and len(args) < 2:
-        print("python -m safezmq.aszmq: error: -m needs a module name\n" + _usage(), file=sys.stderr)
+        print(
+            "python -m safezmq.aszmq: error: -m needs a module name\n" + _usage(), file=sys.stderr
+        )
         return 2
     if args[0].startswith("-") and args[0] != "-m":
-        print(f"python -m safezmq.aszmq: error: unknown option {args[0]}\n" + _usage(), file=sys.stderr)
+        print(
+            f"python -m safezmq.aszmq: error: unknown option {args[0]}\n" + _usage(),
+            file=sys.stderr,
+        )
         return 2
     try:
         install_as_zmq()
@@ -232,6 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     propagate_to_children()
     if args[0] == "-m":
+        try:
+            found = importlib.util.find_spec(args[1]) is not None
+        except ImportError:
+            found = False
+        if not found:
+            print(f"python -m safezmq.aszmq: error: no module named {args[1]}", file=sys.stderr)
+            return 1
         # As `python -m`: sys.argv[0] becomes the module's file, sys.path[0] stays the cwd.
         sys.argv = args[1:]
         runpy.run_module(args[1], run_name="__main__", alter_sys=True)

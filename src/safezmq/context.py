@@ -120,6 +120,15 @@ class Context(AttributeOptions):
         """Another handle on an existing context: a safezmq Context, or its ``underlying``."""
         return cls(shadow=address)
 
+    @classmethod
+    def shadow_pyczmq(cls: type[T], ctx: Any) -> T:
+        """pyzmq shadows a pyczmq (czmq) context here; safezmq has no C objects to share."""
+        raise ZMQError(
+            Errno.ENOTSUP,
+            "safezmq has no C objects, so it cannot shadow a pyczmq/czmq context; "
+            "use a safezmq Context",
+        )
+
     @property
     def underlying(self) -> int:
         """An int naming this context (pyzmq: the libzmq context's address), for shadow()."""

@@ -23,9 +23,9 @@ from .auth.certs import create_certificate_pair
 from .protocol.keys import curve_keypair, curve_public
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python3 -m safezmq.curve_keygen",
+        prog=prog,
         description="Generate a CURVE keypair (Z85): print it, or with NAME write it as the "
         "certificate files NAME.key and NAME.key_secret and print the public key.",
     )
@@ -87,8 +87,8 @@ def _write_certificates(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python3 -m safezmq.curve_keygen") -> int:
+    args = _parser(prog).parse_args(argv)
     if args.name is not None:
         if args.secret is not None:
             print(
@@ -116,4 +116,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Name the command as it was run: `python3 -m zmq.curve_keygen` through a zmq alias.
+    sys.exit(main(prog=f"python3 -m {__spec__.name}" if __spec__ is not None else sys.argv[0]))

@@ -165,6 +165,12 @@ class Frame:
         return None if owners is None else owners.tracker
 
     @property
+    def tracker_event(self) -> threading.Event | None:
+        """The event set when the Frame and its copies are gone (None if not tracked)."""
+        owners = self._owners
+        return None if owners is None else owners.tracker._own
+
+    @property
     def bytes(self) -> builtins.bytes:
         """The frame's content as bytes (made once, then the same object)."""
         cached = self._bytes

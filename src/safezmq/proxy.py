@@ -10,14 +10,18 @@ How it differs from libzmq's proxy.cpp, on purpose:
   then sends blocking; here a message the destination cannot take now is held (at most one per
   direction) and the source is not read again until it is gone, so back-pressure still reaches
   the peers through the source socket's queues, and the control socket is always served.
-- The capture socket is sent to with DONTWAIT: a slow or absent capture reader loses copies
-  instead of stalling the traffic (libzmq blocks the whole proxy on a full capture socket).
+- The capture socket is sent to with DONTWAIT: copies it cannot take now wait in a bounded
+  backlog (CAPTURE_BACKLOG messages, CAPTURE_BACKLOG_BYTES octets) and go out when it can, so a
+  capture reader that connects a moment late still gets them, while a slow or absent one loses
+  copies beyond the backlog instead of stalling the traffic (libzmq blocks the whole proxy on
+  a full capture socket).
 - While paused it waits on the control socket alone instead of spinning on ready sockets.
 """
 
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +34,11 @@ from .socket import DONTWAIT, Socket
 #: socket get their turn (libzmq forwards bursts of 1000; a Python hop costs ~10x more, so a
 #: smaller burst keeps the other direction and PAUSE/TERMINATE within about a millisecond).
 PROXY_BURST = 100
+
+#: Copies the capture socket could not take yet, held for it (beyond either bound, copies are
+#: dropped): a default HWM's worth, within the per-pipe memory budget of the default policy.
+CAPTURE_BACKLOG = 1000
+CAPTURE_BACKLOG_BYTES = 32 * 1024 * 1024
 
 #: Control commands (zmq_proxy_steerable(3)).
 PAUSE = b"PAUSE"
@@ -59,6 +68,42 @@ class _Tally:
         self.bytes += sum(len(frame) for frame in msg)
 
 
+class _Capture:
+    """The capture socket and the copies it could not take yet (see CAPTURE_BACKLOG)."""
+
+    __slots__ = ("backlog", "backlog_bytes", "socket")
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+        self.backlog: deque[list[Any]] = deque()
+        self.backlog_bytes = 0
+
+    def add(self, copy: list[Any]) -> None:
+        if not self.backlog and self._send(copy):
+            return
+        size = sum(len(frame) for frame in copy)
+        if (
+            len(self.backlog) < CAPTURE_BACKLOG
+            and self.backlog_bytes + size <= CAPTURE_BACKLOG_BYTES
+        ):
+            self.backlog.append(copy)
+            self.backlog_bytes += size
+        # else: the capture reader is slow or absent; it loses this copy, traffic goes on
+
+    def flush(self) -> None:
+        """Send held copies, in order, while the capture socket takes them."""
+        backlog = self.backlog
+        while backlog and self._send(backlog[0]):
+            self.backlog_bytes -= sum(len(frame) for frame in backlog.popleft())
+
+    def _send(self, copy: list[Any]) -> bool:
+        try:
+            self.socket.send_multipart(copy, DONTWAIT, copy=False)
+        except Again:
+            return False
+        return True
+
+
 class _Direction:
     """One way through the proxy: ``src`` -> ``dst`` with a copy to ``capture``."""
 
@@ -77,7 +122,7 @@ class _Direction:
         self,
         src: Socket,
         dst: Socket,
-        capture: Socket | None,
+        capture: _Capture | None,
         received: _Tally,
         sent: _Tally,
         capture_prefix: bytes | None = None,
@@ -131,11 +176,7 @@ class _Direction:
     def _copy_to_capture(self, msg: list[Any]) -> None:
         if self.capture is None:
             return
-        copy = msg if self.capture_prefix is None else [self.capture_prefix, *msg]
-        try:
-            self.capture.send_multipart(copy, DONTWAIT, copy=False)
-        except Again:
-            pass  # the capture reader is slow or absent: it loses this copy, traffic goes on
+        self.capture.add(msg if self.capture_prefix is None else [self.capture_prefix, *msg])
 
 
 class _Stats:
@@ -162,14 +203,15 @@ def _directions(
     swap_ids: bool = False,
 ) -> list[_Direction]:
     in_prefix, out_prefix = prefixes if prefixes is not None else (None, None)
+    copies = None if capture is None else _Capture(capture)
     forward = _Direction(
-        frontend, backend, capture, stats.front_in, stats.back_out, in_prefix, swap_ids
+        frontend, backend, copies, stats.front_in, stats.back_out, in_prefix, swap_ids
     )
     if frontend is backend:
         # One socket both ways (e.g. a ROUTER echoing to itself): one direction covers it.
         return [forward]
     reply = _Direction(
-        backend, frontend, capture, stats.back_in, stats.front_out, out_prefix, swap_ids
+        backend, frontend, copies, stats.back_in, stats.front_out, out_prefix, swap_ids
     )
     return [forward, reply]
 
@@ -215,6 +257,7 @@ def _run(
     # A socket may name the Poller that waits for it (pyzmq's ``_poller_class``): a green
     # socket's waits block only the calling greenlet.
     poller: Poller = getattr(sockets[0], "_poller_class", Poller)()
+    capture = directions[0].capture
     paused = False
     first = 0
     while True:
@@ -229,9 +272,18 @@ def _run(
                 wanted[sock] |= event
         if control is not None:
             wanted[control] = wanted.get(control, 0) | POLLIN
+        if capture is not None:
+            held = POLLOUT if capture.backlog else 0
+            wanted[capture.socket] = wanted.get(capture.socket, 0) | held
+            if not wanted[capture.socket]:
+                wanted.pop(capture.socket)
+        for sock in [s for s, _ in poller.sockets if s not in wanted]:
+            poller.unregister(sock)
         for sock, flags in wanted.items():
             poller.register(sock, flags)
         ready = dict(poller.poll())  # raises ContextTerminated when the context ends
+        if capture is not None and ready.get(capture.socket, 0) & POLLOUT:
+            capture.flush()
         if control is not None and ready.get(control, 0) & POLLIN:
             command = _handle_control(control, stats)
             # NOTE: libzmq 4.3.5's proxy.cpp gets these backwards: it tests

@@ -22,7 +22,7 @@ from .constants import Errno, Event, PollEvent, SocketOption
 from .core import SocketCore
 from .engine.pipe import Pipe, TrackedMessage
 from .error import Again, ContextTerminated, OptionTypeError, ZMQBindError, ZMQError
-from .message import _FINISHED_TRACKER, Frame, MessageTracker, _repr_name
+from .message import _FINISHED_TRACKER, DraftAPIError, Frame, MessageTracker, _repr_name
 from .monitor import MonitorEmitter
 from .options import ACTIONS
 
@@ -101,11 +101,12 @@ class Socket(SocketCore, AttributeOptions):
 
     ``Socket(context, kind, **options)`` makes a socket (options as keyword arguments,
     ``linger=0``); ``Socket(other)`` or ``Socket.shadow(other.underlying)`` another handle on an
-    existing socket (a *shadow*: the same socket, whose close() leaves the socket open)."""
+    existing socket (a *shadow*: the same socket, which is not closed when the shadow is
+    collected; close() closes it, as in pyzmq)."""
 
     # A shadow shares the __dict__ (all state) of the socket it shadows; what belongs to the
-    # handle itself lives in slots.
-    __slots__ = ("_shadow_closed", "_shadow_obj")
+    # handle itself lives in a slot.
+    __slots__ = ("_shadow_obj",)
 
     copy_threshold = COPY_THRESHOLD
 
@@ -118,7 +119,6 @@ class Socket(SocketCore, AttributeOptions):
         copy_threshold: int | None = None,
         **options: Any,
     ) -> None:
-        object.__setattr__(self, "_shadow_closed", False)
         if isinstance(ctx_or_socket, Socket) and not shadow:
             shadow, ctx_or_socket = ctx_or_socket, None
         if shadow:
@@ -169,14 +169,10 @@ class Socket(SocketCore, AttributeOptions):
 
     @property
     def closed(self) -> bool:
-        return self._closed or self._shadow_closed
+        return self._closed
 
     def close(self, linger: int | None = None) -> None:
-        """Close the socket; queued messages are sent for at most LINGER (or ``linger``) ms.
-        Closing a shadow closes only that handle; the socket stays open."""
-        if self._shadow_obj is not None:
-            object.__setattr__(self, "_shadow_closed", True)
-            return
+        """Close the socket; queued messages are sent for at most LINGER (or ``linger``) ms."""
         self._close(linger)
 
     def __enter__(self) -> Socket:
@@ -585,6 +581,14 @@ class Socket(SocketCore, AttributeOptions):
         size = len(data)
         view[: min(size, limit)] = data.buffer[: min(size, limit)]
         return size
+
+    def join(self, group: str | bytes) -> None:
+        """RADIO/DISH groups are libzmq's draft API, which safezmq does not implement."""
+        raise DraftAPIError("RADIO-DISH groups (Socket.join)")
+
+    def leave(self, group: str | bytes) -> None:
+        """RADIO/DISH groups are libzmq's draft API, which safezmq does not implement."""
+        raise DraftAPIError("RADIO-DISH groups (Socket.leave)")
 
     # -- polling ------------------------------------------------------------------------------
 

@@ -72,3 +72,33 @@ def test_pollin_clears_after_the_last_frame(lib: Any, lib_ctx: Any) -> None:
         assert pull.getsockopt(lib.EVENTS) & lib.POLLIN
     assert pull.recv() == b"c"
     assert pull.poll(0) == 0
+
+
+def test_asyncio_poller_mid_message(lib: Any) -> None:
+    """The asyncio Poller asks the same readiness (SocketCore._events)."""
+    import asyncio
+    import importlib
+
+    aio = importlib.import_module(f"{lib.__name__}.asyncio")
+
+    async def scenario() -> list[bytes]:
+        ctx = aio.Context()
+        try:
+            pull = socket(ctx, lib.PULL)
+            push = socket(ctx, lib.PUSH)
+            pull.bind("inproc://multipart-readiness-asyncio")
+            push.connect("inproc://multipart-readiness-asyncio")
+            await push.send_multipart([b"a", b"b"])
+            poller = aio.Poller()
+            poller.register(pull, lib.POLLIN)
+            frames = []
+            while True:
+                ready = dict(await asyncio.wait_for(poller.poll(), PROMPT))
+                assert ready == {pull: lib.POLLIN}
+                frames.append(await pull.recv())
+                if not pull.getsockopt(lib.RCVMORE):
+                    return frames
+        finally:
+            ctx.destroy(linger=0)
+
+    assert asyncio.run(scenario()) == [b"a", b"b"]

@@ -7,6 +7,7 @@ proxy fails a test instead of hanging it.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import struct
 import threading
@@ -290,6 +291,52 @@ def test_capture_without_a_reader_never_blocks_the_proxy(env: Env) -> None:
     for i in range(50):
         push.send(b"%d" % i)
     assert [pull.recv() for _ in range(50)] == [b"%d" % i for i in range(50)]
+
+
+def test_capture_reader_that_connects_late_gets_the_held_copies(env: Env) -> None:
+    """Copies the capture socket cannot take yet wait for it (libzmq's proxy blocks on the
+    capture send until a reader connects; safezmq holds them and keeps forwarding)."""
+    _, (in_addr, out_addr, cap_addr) = env.start_proxy(
+        zmq.proxy,
+        (zmq.PULL, env.addr("tcp")),
+        (zmq.PUSH, env.addr("tcp")),
+        (zmq.PUSH, env.addr("tcp")),
+    )
+    push = env.socket(zmq.PUSH)
+    push.connect(in_addr)
+    pull = env.socket(zmq.PULL)
+    pull.connect(out_addr)
+    for i in range(3):
+        push.send(b"%d" % i)
+    assert [pull.recv() for _ in range(3)] == [b"0", b"1", b"2"]  # forwarding never waited
+    cap = env.socket(zmq.PULL)
+    cap.connect(cap_addr)
+    assert [cap.recv() for _ in range(3)] == [b"0", b"1", b"2"]
+
+
+def test_capture_backlog_is_bounded(env: Env) -> None:
+    proxy_module = importlib.import_module("safezmq.proxy")  # safezmq.proxy is the function
+    _, (in_addr, out_addr, cap_addr) = env.start_proxy(
+        zmq.proxy,
+        (zmq.PULL, env.addr("inproc")),
+        (zmq.PUSH, env.addr("inproc")),
+        (zmq.PUSH, env.addr("inproc")),
+    )
+    push = env.socket(zmq.PUSH)
+    push.connect(in_addr)
+    pull = env.socket(zmq.PULL)
+    pull.connect(out_addr)
+    total = proxy_module.CAPTURE_BACKLOG + 200
+    for i in range(total):
+        push.send(b"%d" % i)
+    assert [pull.recv() for _ in range(total)] == [b"%d" % i for i in range(total)]
+    cap = env.socket(zmq.PULL)
+    cap.connect(cap_addr)
+    got = []
+    while cap.poll(QUIET_MS):
+        got.append(cap.recv())
+    # The oldest copies were held (in order); the rest were dropped, not queued without end.
+    assert got == [b"%d" % i for i in range(proxy_module.CAPTURE_BACKLOG)]
 
 
 def test_pub_xsub_xpub_sub_forwarder_passes_subscriptions_upstream(env: Env) -> None:

@@ -86,7 +86,10 @@ class SuiteRun:
 
 
 def test_id(classname: str, name: str) -> str:
-    """pytest's node id from a JUnit testcase: "test_socket.py::TestSocket::test_x"."""
+    """pytest's node id from a JUnit testcase: "test_socket.py::TestSocket::test_x", or the
+    module's file ("test_future.py") for a module that failed or skipped collection."""
+    if not classname:
+        return name.removeprefix("tests.").replace(".", "/") + ".py"
     parts = classname.split(".")
     if parts and parts[0] == "tests":
         parts = parts[1:]
@@ -102,16 +105,28 @@ def parse_junit(path: Path) -> dict[str, Outcome]:
         problems = [c for c in case if c.tag in ("failure", "error")]
         skipped = [c for c in case if c.tag == "skipped"]
         if problems:
-            detail = "; ".join((c.get("message") or c.tag).splitlines()[0][:300] for c in problems)
-            outcome = Outcome("failed", detail)
+            outcome = Outcome("failed", "; ".join(_summary(c) for c in problems))
         elif skipped:
-            outcome = Outcome("skipped", skipped[0].get("message") or "")
+            outcome = Outcome("skipped", _summary(skipped[0]))
         else:
             outcome = Outcome("passed")
         previous = outcomes.get(key)
         if previous is None or outcome.status == "failed":  # a teardown error after a pass
             outcomes[key] = outcome
     return outcomes
+
+
+def _summary(element: ET.Element) -> str:
+    """One line: the message, or for a collection problem the line that says what happened."""
+    message = element.get("message") or element.tag
+    if message in ("collection failure", "collection skipped"):
+        text = element.text or ""
+        found = re.findall(r"^E\s+(.+)$", text, re.M) or re.findall(
+            r"Skipped: (.+?)['\"]\)\s*$", text, re.M
+        )
+        if found:
+            message = found[-1]
+    return " ".join(message.split())[:300]
 
 
 def start_suite(
@@ -152,7 +167,29 @@ def start_suite(
 
 
 def finish_suite(process: subprocess.Popen[str], policy: str, report: Path) -> SuiteRun:
-    output, _ = process.communicate(timeout=900)
+    try:
+        output, _ = process.communicate(timeout=900)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"pyzmq's suite ran for 15 minutes; stopped it:\n{output}") from None
     if not report.is_file():
         raise AssertionError(f"pyzmq's suite wrote no report ({process.returncode}):\n{output}")
     return SuiteRun(policy, process.returncode, parse_junit(report), output)
+
+
+def node_id(test: str) -> str:
+    """The command-line form of a test id (pyzmq's tests live in tests/)."""
+    return f"tests/{test}"
+
+
+def rerun_alone(root: Path, run: SuiteRun, tests: list[str], report: Path) -> dict[str, Outcome]:
+    """Run ``tests`` again, by themselves, under the same policy; return their new outcomes.
+
+    The two policies' runs go side by side, and a few of pyzmq's tests bind fixed ports
+    (test_monitor.py: 6666, 6667), so one run's test can find the other's port taken; such a
+    test is judged by its run alone.
+    """
+    process = start_suite(root, run.policy, report, [node_id(t) for t in tests])
+    again = finish_suite(process, run.policy, report)
+    return {t: again.outcomes[t] for t in tests if t in again.outcomes}

@@ -16,8 +16,9 @@ import threading
 import time
 from typing import Any
 
-import safezmq
 import zmq  # safezmq, through the launcher: checked below, before jupyter_client is imported
+
+import safezmq
 
 CLIENT_IDENTITY = {
     "zmq_name": zmq.__name__,

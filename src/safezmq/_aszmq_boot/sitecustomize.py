@@ -43,5 +43,6 @@ def _chain() -> None:
     spec.loader.exec_module(module)
 
 
-_install()
-_chain()
+if __name__ == "sitecustomize":  # only as Python's start-up hook, never as safezmq._aszmq_boot...
+    _install()
+    _chain()

@@ -8,6 +8,7 @@ needs from the socket's options: the security mechanism, the protocol limits and
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,7 @@ class SocketEngine:
         self.session_class: Any = RawSession if socket.socket_type_name == b"STREAM" else Session
         self._keyring = CookieKeyring()
         #: The CURVE server keys beyond CURVE_SECRETKEY during a rotation (safezmq.auth.rotation).
-        self.server_keys = ServerKeys()
+        self.server_keys = ServerKeys(clock=time.time)
         self._keyring_timer = self.loop.call_later(COOKIE_KEY_PERIOD, self._rotate_cookie_key)
 
     # -- what sessions need -------------------------------------------------------------------

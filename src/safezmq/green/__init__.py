@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING
 
 import safezmq as _zmq
 
+try:
+    import gevent as _gevent  # type: ignore[import-untyped]  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "safezmq.green needs gevent: install it with pip install 'safezmq[green]'"
+    ) from exc
+
 if TYPE_CHECKING:
     from safezmq import *  # noqa: F403
 else:

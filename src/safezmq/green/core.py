@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import gevent  # type: ignore[import-untyped]
 from gevent.event import Event  # type: ignore[import-untyped]
 from gevent.hub import get_hub  # type: ignore[import-untyped]
+from gevent.monkey import get_original  # type: ignore[import-untyped]
 
 from .. import context as _context
 from .. import socket as _socket
@@ -48,8 +49,26 @@ _TIMEO_WARNING = (
     "expire), but pyzmq's zmq.green ignores them: code that must also run on pyzmq should "
     "bound its waits with gevent.Timeout instead"
 )
+#: Native locks, whether or not ``threading`` is monkey-patched (see _native_locks).
+_NativeRLock: Callable[[], Any] = get_original("_thread", "RLock")
+_native_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
+_NativeLockType = type(_native_lock())
 #: How often Context.term() looks again while it waits for sockets and their engines to close.
 TERM_POLL_INTERVAL = 0.01
+
+
+def _native_locks(obj: Any, names: Sequence[str], factory: Callable[[], Any]) -> None:
+    """Give ``obj`` native locks in place of the ones it made with ``threading``.
+
+    These locks guard a few lines shared with the context's I/O thread (a mailbox's posts,
+    monitor events, the engines' bookkeeping).  Under monkey-patching ``threading`` makes
+    gevent locks, and a greenlet waiting for one that a native thread holds is not reliably
+    woken when it is released: a socket's close() could hang forever.  A native lock held for
+    a few lines is what the unpatched library uses anyway.  Called before any other thread
+    can see ``obj``."""
+    for name in names:
+        getattr(obj, name)  # AttributeError if safezmq renamed it: the tests then say so
+        setattr(obj, name, factory())
 
 
 def _green_name(obj: object, text: str) -> str:
@@ -70,7 +89,11 @@ class Socket(_socket.Socket):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A shadow shares these with the socket it shadows (one watcher per socket).
+        if getattr(self, "_shadow_obj", None) is None:  # a new socket, not a shadow
+            _native_locks(self.mailbox, ["_lock"], _NativeRLock)
+            _native_locks(self, ["_monitor_lock"], _NativeRLock)
+        # Greenlets waiting on the socket and their watcher of its FD: one per socket (a
+        # shadow shares its socket's state).
         self.__dict__.setdefault("_green_waiters", [])
         self.__dict__.setdefault("_green_watcher", None)
 
@@ -298,7 +321,17 @@ class Context(_context.Context):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if getattr(self, "_shadow_obj", None) is None:
+            _native_locks(self, ["_lock", "_runner_lock"], _NativeRLock)
+            _native_locks(self._inproc, ["_lock"], _NativeRLock)
             self._changed = _HubCondition(self._lock)
+
+    def _zap_client(self) -> Any:
+        client = super()._zap_client()
+        if not isinstance(client._admitted_lock, _NativeLockType):
+            # Just made, before any session used it: its register of admitted sessions is
+            # shared by the I/O thread and authenticator threads.
+            _native_locks(client, ["_admitted_lock"], _native_lock)
+        return client
 
     def _default_socket_class(self) -> Callable[..., Any]:
         return Socket

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import encodings.idna  # noqa: F401 - see _NativeExecutor
+import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gevent import Timeout  # type: ignore[import-untyped]
 from gevent.event import AsyncResult  # type: ignore[import-untyped]
 from gevent.hub import get_hub  # type: ignore[import-untyped]
-from gevent.monkey import get_original  # type: ignore[import-untyped]
+from gevent.monkey import get_original, is_module_patched  # type: ignore[import-untyped]
 
 from ..engine.iothread import IOThread, LoopRunner
 
@@ -36,6 +38,8 @@ _get_ident: Callable[[], int] = get_original("_thread", "get_ident")
 _allocate_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
 _NativeEvent: type[Any] = get_original("threading", "Event")
 _NativeSelector: type[Any] = get_original("selectors", "DefaultSelector")
+#: asyncio's resolver calls, to their unpatched functions (see _NativeExecutor).
+_UNPATCHED = {name: get_original("socket", name) for name in ("getaddrinfo", "getnameinfo")}
 
 #: How long stop() waits for the loop thread to finish (as IOThread.stop's join).
 STOP_TIMEOUT = 5.0
@@ -95,24 +99,60 @@ class HubResult:
         self._watcher.close()
 
 
+def _unpatched(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn``, or the original if it is gevent's stand-in for one in _UNPATCHED."""
+    for name, original in _UNPATCHED.items():
+        if fn is getattr(socket, name, None):
+            return original  # type: ignore[no-any-return]
+    return fn
+
+
+def _settle(
+    future: concurrent.futures.Future[Any], value: Any, error: BaseException | None
+) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
 class _NativeExecutor(concurrent.futures.ThreadPoolExecutor):
     """The loop's default executor: each job in a native thread of its own.  asyncio uses it
     for ``getaddrinfo``; a patched ThreadPoolExecutor's workers would be greenlets of the loop
     thread, which never yields to a hub, so they would never run.  (asyncio accepts only a
-    ThreadPoolExecutor; none of its pool machinery is used.)"""
+    ThreadPoolExecutor; none of its pool machinery is used.)
+
+    The job's thread touches nothing of gevent's, because gevent locks contended by two native
+    threads can miss a wake-up and stall them for good: a patched getaddrinfo is replaced by
+    the original (gevent's would also start a hub and a thread pool in that thread, and leave
+    them behind); the result is handed to the future on the loop, so the future's lock is only
+    ever taken by the loop's thread; and the codec getaddrinfo imports on first use
+    (``encodings.idna``) is imported with this module, since import locks are patched too."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(max_workers=1)
+        self._loop = loop
 
     def submit(
         self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[T]:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()  # asyncio submits from the loop's thread
+        call = _unpatched(fn)
 
         def job() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
+            value: Any = None
+            error: BaseException | None = None
             try:
-                future.set_result(fn(*args, **kwargs))
+                value = call(*args, **kwargs)
             except BaseException as exc:  # handed to whoever awaits the future
-                future.set_exception(exc)
+                error = exc
+            try:
+                self._loop.call_soon_threadsafe(_settle, future, value, error)
+            except RuntimeError:
+                pass  # the loop is closed: nobody waits for the answer any more
 
         _start_thread(job, ())
         return future
@@ -126,7 +166,7 @@ class HubIOThread(IOThread):
 
     def __init__(self) -> None:
         LoopRunner.__init__(self, asyncio.SelectorEventLoop(_NativeSelector()))
-        self.loop.set_default_executor(_NativeExecutor())
+        self.loop.set_default_executor(_NativeExecutor(self.loop))
         self._ready = _NativeEvent()  # set by IOThread._run; nobody needs to wait for it
         self._native_id: int | None = None
         self._exit_lock = _allocate_lock()
@@ -140,6 +180,10 @@ class HubIOThread(IOThread):
         self._native_id = _get_ident()
         try:
             self._run()
+            if is_module_patched("socket"):
+                # The sockets a patched module makes here (on accept) gave this thread a
+                # gevent hub; it would outlive the thread, with its loop's descriptors.
+                get_hub().destroy(destroy_loop=True)
         finally:
             with self._exit_lock:
                 self._exited = True

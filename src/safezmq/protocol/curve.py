@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
+from collections.abc import Callable
 from typing import Any
 
 import nacl.bindings as sodium
@@ -164,15 +164,25 @@ class ServerKeys:
     no client uses the old key any more.
     """
 
-    __slots__ = ("_current", "_next", "handshakes_current", "handshakes_next", "last_current_at")
+    __slots__ = (
+        "_clock",
+        "_current",
+        "_next",
+        "handshakes_current",
+        "handshakes_next",
+        "last_current_at",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        # The protocol layer reads no clock: the engine passes its own (time.time) in.
+        self._clock = clock
         self._current: tuple[Secret, bytes] | None = None
         self._next: tuple[Secret, bytes] | None = None
         #: HELLOs opened with the current key and with the next one since the rotation began.
         self.handshakes_current = 0
         self.handshakes_next = 0
-        #: When (time.time()) a HELLO last came boxed to the current key; None: not since then.
+        #: When (by ``clock``) a HELLO last came boxed to the current key; None: not since then
+        #: (or no clock was given).
         self.last_current_at: float | None = None
 
     @staticmethod
@@ -216,7 +226,8 @@ class ServerKeys:
             return
         if index == 0:
             self.handshakes_current += 1
-            self.last_current_at = time.time()
+            if self._clock is not None:
+                self.last_current_at = self._clock()
         else:
             self.handshakes_next += 1
 
