@@ -1,4 +1,5 @@
-"""Smoke test of the benchmark suite: ``benchmarks/run.py --quick --repeat 1`` must run both
+"""Smoke test of the benchmark suite: ``python -m safezmq.bench --quick --repeat 1`` (the runner
+ships in the package: this works from an installed wheel) must run both
 implementations (pyzmq when installed) to completion and print a table of numbers -- throughput
 (plain, over CURVE, and asyncio in one process, with the sockets made in the loop and before it),
 PAIR and REQ/REP latency, PUB/SUB fan-out with nothing lost, memory per idle connection and CURVE
@@ -20,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN = ROOT / "benchmarks" / "run.py"
+#: The installed runner (``safezmq bench`` runs the same).
+RUN = [sys.executable, "-m", "safezmq.bench"]
+#: The contributors' entry point in a checkout, a thin wrapper around it.
+CHECKOUT_RUN = ROOT / "benchmarks" / "run.py"
 #: The whole quick run takes about 20 s; a hung run must fail, not stall the suite.
 TIMEOUT_S = 90
 
@@ -86,7 +90,7 @@ def run_quick(tmp_path: Path, impls: list[str], *options: str) -> tuple[str, str
     """``run.py --quick --repeat 1 --json FILE OPTIONS``, which must succeed: its stdout (the
     machine line checked), stderr and JSON document (every run checked to be "ok")."""
     results = tmp_path / "results.json"
-    cmd = [sys.executable, str(RUN), "--quick", "--repeat", "1", "--json", str(results)]
+    cmd = [*RUN, "--quick", "--repeat", "1", "--json", str(results)]
     done = subprocess.run(
         [*cmd, *options],
         capture_output=True,
@@ -197,9 +201,8 @@ def run_without(tmp_path: Path, module: str, *options: str) -> subprocess.Comple
     script = (
         "import runpy, sys\n"
         f"sys.modules[{module!r}] = None  # as if it were not installed\n"
-        f"sys.path.insert(0, {str(RUN.parent)!r})  # as 'python benchmarks/run.py' does\n"
-        f"sys.argv = [{str(RUN)!r}, *{list(options)!r}]\n"
-        f"runpy.run_path({str(RUN)!r}, run_name='__main__')\n"
+        f"sys.argv = ['safezmq.bench', *{list(options)!r}]\n"
+        "runpy.run_module('safezmq.bench', run_name='__main__', alter_sys=True)\n"
     )
     return subprocess.run(
         [sys.executable, "-c", script],
@@ -227,3 +230,18 @@ def test_chart_without_matplotlib_says_how_to_install_it(tmp_path: Path) -> None
     assert "safezmq[bench]" in done.stderr
     assert done.stdout == ""
     assert not (tmp_path / "ratios.png").exists()
+
+
+def test_the_checkout_entry_point_runs_the_packaged_runner(tmp_path: Path) -> None:
+    """``python benchmarks/run.py`` (cited by the README) is the same runner: its --help is the
+    packaged runner's, and a quick case runs to a table."""
+    done = subprocess.run(
+        [sys.executable, str(CHECKOUT_RUN), "--quick", "--repeat", "1", "--cases", "lat-pair"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert done.stdout.startswith("machine: ")
+    assert any(line.startswith("latency pair 64 B median") for line in done.stdout.splitlines())

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import safezmq
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DOCS = ROOT / "docs"
@@ -42,11 +44,13 @@ MARKER = "<!-- test -->"
 
 def run_python(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the interpreter of the test suite with the secure default policy (whatever the
-    environment of the test run says), the sources of this checkout first on the path, and
+    environment of the test run says), the safezmq under test first on the path, and
     temporary files (key directories, ipc sockets) under ``cwd``."""
     env = {k: v for k, v in os.environ.items() if k != "SAFEZMQ_POLICY"}
     env["TMPDIR"] = str(cwd)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    # The safezmq under test first: src/ of a checkout, or an installed wheel's site-packages.
+    source = str(Path(safezmq.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([source, *filter(None, [env.get("PYTHONPATH")])])
     return subprocess.run(
         [sys.executable, *args],
         cwd=cwd,

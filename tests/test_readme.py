@@ -25,3 +25,25 @@ def test_readme_has_demo_and_test_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert readme_commands()[1] in ci
+
+
+def test_ci_tests_the_wheel_on_every_python_the_readme_names() -> None:
+    """Besides the README's command, CI builds and checks the distributions and runs the suite
+    against the installed wheel, once per supported Python (the versions the README states)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    for step in (
+        "-m build --outdir",
+        "-m twine check --strict",
+        '-m pip install -q "$wheel[test]"',
+        'SAFEZMQ_TEST_INSTALLED=1 "$venv"/bin/python -m pytest',
+        'done <<< "$pythons"',
+    ):
+        assert step in ci, step
+    versions = re.search(
+        r"SUPPORTED_PYTHONS=\(([^)]*)\)", (ROOT / ".ci" / "pythons.sh").read_text()
+    )
+    assert versions
+    section = (ROOT / "README.md").read_text().split("## Packaging and supported Pythons")[1]
+    stated = re.search(r"supports CPython ([\d., and]+) on", section)
+    assert stated
+    assert re.findall(r"3\.\d+", stated.group(1)) == versions.group(1).split()

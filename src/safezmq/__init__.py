@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from . import constants, error
+from ._version import __version__  # the one place the version is written
 from .audit import Finding
 from .constants import *  # noqa: F403 - every constant and enum, as pyzmq exports them
 from .constants import Limit, ProtocolErrorCode
@@ -35,7 +36,6 @@ from .proxy import device, proxy, proxy_steerable
 from .socket import COPY_THRESHOLD, Socket, SyncSocket
 from .transport.endpoint import MAX_IPC_PATH as IPC_PATH_MAX_LEN
 
-__version__ = "0.1.0"
 #: The libzmq version whose wire behaviour safezmq reproduces (and is tested against).
 LIBZMQ_COMPAT_VERSION = (4, 3, 5)
 VERSION_MAJOR, VERSION_MINOR, VERSION_PATCH = LIBZMQ_COMPAT_VERSION

@@ -200,7 +200,9 @@ class Context(AttributeOptions):
             )
         with self._lock:
             limit = self._options[ContextOption.MAX_SOCKETS]
-            if len(self._sockets) >= limit:
+            # Closed sockets may linger in the WeakSet until the cyclic collector runs: only
+            # open ones count, as libzmq frees a closed socket's slot once it is reaped.
+            if sum(1 for s in list(self._sockets) if not s._closed) >= limit:
                 raise ZMQError(
                     Errno.EMFILE,
                     f"too many sockets: this context allows {limit} (set MAX_SOCKETS to raise it)",

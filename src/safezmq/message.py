@@ -8,6 +8,7 @@ A ``MessageTracker`` says when safezmq no longer holds a zero-copy buffer (``cop
 from __future__ import annotations
 
 import builtins
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -284,11 +285,14 @@ class Frame:
 
 def _repr_name(obj: object) -> str:
     """How a repr names ``obj``'s class: ``safezmq.Frame`` for safezmq's own public classes
-    (as pyzmq says ``zmq.Frame``), module and name for subclasses elsewhere."""
+    (as pyzmq says ``zmq.Frame``), module and name for subclasses elsewhere.  In a program that
+    chose ``import zmq`` to mean safezmq (safezmq.aszmq), the name it imports is the one shown:
+    ``zmq.Frame``, as pyzmq's programs and tests expect."""
     cls = type(obj)
     module = cls.__module__
     if module.startswith("safezmq."):
-        module = "safezmq"
+        aliased = sys.modules.get("zmq")
+        module = "zmq" if aliased is not None and aliased is sys.modules["safezmq"] else "safezmq"
     return f"{module}.{cls.__name__}"
 
 

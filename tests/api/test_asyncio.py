@@ -4,6 +4,7 @@ Poller, close/term) over tcp, ipc and inproc, and against real libzmq through py
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import os
@@ -610,16 +611,25 @@ async def test_sync_sender_in_another_thread_wakes_async_receiver(actx: zaio.Con
     assert got == [b"%d" % i for i in range(3000)]
 
 
-def test_context_is_bound_to_one_open_loop() -> None:
+def test_context_shared_with_a_loop_in_another_thread() -> None:
+    """As pyzmq's, one Context serves threads with loops of their own (jupyter_client's
+    heartbeat thread does this): while the loop running the I/O runs, a socket used from
+    another loop works; once it stops (still open) nothing would serve the socket, which is
+    refused with a RuntimeError."""
     ctx = zaio.Context()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     stop = threading.Event()
+    received = threading.Event()
+    endpoint: list[str] = []
 
     async def hold() -> None:
         sock = ctx.socket(safezmq.PULL)
-        sock.bind("tcp://127.0.0.1:*")
+        endpoint.append(bind(sock, "tcp://127.0.0.1:*"))
         ready.set()
+        got = await soon(sock.recv())
+        assert got == b"from the other loop"
+        received.set()
         while not stop.is_set():
             await asyncio.sleep(0.01)
         sock.close(linger=0)
@@ -632,14 +642,32 @@ def test_context_is_bound_to_one_open_loop() -> None:
 
         async def other_loop() -> None:
             sock = ctx.socket(safezmq.PUSH)
-            with pytest.raises(RuntimeError, match="another event loop"):
-                sock.connect("tcp://127.0.0.1:5")
+            sock.linger = 0
+            sock.connect(endpoint[0])  # its connection runs on the first loop
+            await soon(sock.send(b"from the other loop"))
+            for _ in range(int(PROMPT / 0.01)):  # closing at once (LINGER 0) would drop it
+                if received.is_set():
+                    break
+                await asyncio.sleep(0.01)
             sock.close()
 
         asyncio.run(other_loop())
     finally:
         stop.set()
         thread.join(PROMPT)
+
+    assert received.is_set(), "the message sent from the other loop never arrived"
+
+    async def stopped_loop() -> None:
+        sock = ctx.socket(safezmq.PUSH)
+        with pytest.raises(RuntimeError, match="open but not running"):
+            sock.connect("tcp://127.0.0.1:5")
+        sock.close()
+
+    try:
+        assert not thread.is_alive()
+        asyncio.run(stopped_loop())
+    finally:
         loop.close()
 
     async def after() -> bytes:
@@ -725,3 +753,115 @@ async def test_interop_safezmq_push_to_pyzmq_pull(actx: zaio.Context) -> None:
         pull.close()
     finally:
         zctx.term()
+
+
+# -- shadows, pyzmq's bookkeeping names, monitors ---------------------------------------------
+
+
+# ``lib`` (tests/api/conftest.py) is pyzmq, the reference, or safezmq; both asyncio modules are
+# imported above.
+
+
+async def test_asyncio_shadow_of_a_sync_socket(lib: Any) -> None:
+    """``asyncio.Socket(sync)``, ``from_socket`` and ``shadow=``: the same socket, awaitable."""
+    ctx = lib.Context()
+    try:
+        sync_pull = ctx.socket(lib.PULL)
+        sync_pull.linger = 0
+        port = sync_pull.bind_to_random_port("tcp://127.0.0.1")
+        push = ctx.socket(lib.PUSH)
+        push.linger = 0
+        push.connect(f"tcp://127.0.0.1:{port}")
+        shadows = [
+            lib.asyncio.Socket(sync_pull),
+            lib.asyncio.Socket.from_socket(sync_pull),
+            lib.asyncio.Socket(shadow=sync_pull.underlying),
+        ]
+        for n, shadow in enumerate(shadows):
+            assert isinstance(shadow, lib.asyncio.Socket)
+            assert shadow.underlying == sync_pull.underlying
+            assert shadow.type == lib.PULL
+            push.send(b"%d" % n)
+            assert await asyncio.wait_for(shadow.recv(), PROMPT) == b"%d" % n
+        # the sync handle still works, and sees the same socket
+        push.send(b"sync")
+        assert sync_pull.poll(PROMPT * 1000)
+        assert sync_pull.recv() == b"sync"
+        # collecting a shadow does not close the socket; closing one closes it
+        del shadows[:2]
+        assert not sync_pull.closed
+        shadows[0].close()
+        assert sync_pull.closed
+        push.close()
+    finally:
+        ctx.term()
+
+
+async def test_asyncio_shadow_of_an_asyncio_socket_shares_waiters(actx: zaio.Context) -> None:
+    a, b = pair_up(actx, safezmq.PAIR, safezmq.PAIR, "inproc", "")
+    waiting = b.recv()
+    again = zaio.Socket.from_socket(b)
+    assert again._recv_futures == [waiting]  # the shadow did not reset the socket's state
+    await a.send(b"to the first waiter")
+    assert await asyncio.wait_for(waiting, PROMPT) == b"to the first waiter"
+
+
+async def test_cancelled_polls_leave_no_waiters(lib: Any) -> None:
+    ctx = lib.asyncio.Context()
+    with ctx, ctx.socket(lib.PULL) as s:
+        assert len(s._recv_futures) == 0
+        for _ in range(10):
+            f = asyncio.ensure_future(s.poll(timeout=1000, flags=lib.POLLIN))
+            f.cancel()
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)
+        assert len(s._recv_futures) == 0
+        live = s.poll(timeout=1000, flags=lib.POLLIN)
+        assert len(s._recv_futures) == 1
+        live.cancel()
+
+
+async def test_monitor_socket_is_asyncio_and_messages_are_awaitable(lib: Any) -> None:
+    monitor_util = __import__(f"{lib.__name__}.utils.monitor", fromlist=["recv_monitor_message"])
+    ctx = lib.asyncio.Context()
+    try:
+        rep = ctx.socket(lib.REP)
+        rep.linger = 0
+        events = rep.get_monitor_socket()
+        assert isinstance(events, lib.asyncio.Socket)
+        rep.bind("tcp://127.0.0.1:*")
+        pending = monitor_util.recv_monitor_message(events)
+        assert inspect.isawaitable(pending)  # pyzmq: a coroutine; safezmq: a future
+        event = await asyncio.wait_for(pending, PROMPT)
+        assert event["event"] == lib.EVENT_LISTENING
+        rep.disable_monitor()
+        event = await asyncio.wait_for(monitor_util.recv_monitor_message(events), PROMPT)
+        assert event["event"] == lib.EVENT_MONITOR_STOPPED
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_term_after_the_loop_stopped_with_a_monitored_connection(lib: Any) -> None:
+    """A monitored socket closed while its loop is stopped: term() still returns (its monitor
+    is stopped at close, since the engine's own close waits for a loop that may never run)."""
+    ctx = lib.asyncio.Context()
+
+    async def connect() -> list[Any]:
+        rep = ctx.socket(lib.REP)
+        req = ctx.socket(lib.REQ)
+        port = req.bind_to_random_port("tcp://127.0.0.1")
+        events = rep.get_monitor_socket()
+        rep.connect(f"tcp://127.0.0.1:{port}")
+        await events.recv_multipart()  # the monitor is live and the connection under way
+        return [rep, req, events]
+
+    loop = asyncio.new_event_loop()
+    try:
+        socks = loop.run_until_complete(asyncio.wait_for(connect(), PROMPT))
+    finally:
+        loop.close()
+    for sock in socks:
+        sock.close(linger=0)
+    done = threading.Event()
+    threading.Thread(target=lambda: (ctx.term(), done.set()), daemon=True).start()
+    assert done.wait(PROMPT), "term() hung on the monitor of a closed socket"

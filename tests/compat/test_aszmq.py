@@ -177,6 +177,28 @@ class TestInstallAsZmq:
         assert error == ["ModuleNotFoundError", "zmq.backend.cython"]
         assert (name, foreign) == ("safezmq", [])
 
+    def test_reprs_name_the_module_the_program_imported(self) -> None:
+        # pyzmq's reprs say zmq.Frame / zmq.Socket; a program that chose `import zmq` to mean
+        # safezmq sees the same, while a plain `import safezmq` keeps saying safezmq.
+        code = (
+            "import json, safezmq\n"
+            "before = repr(safezmq.Frame(b'x'))\n"
+            "from safezmq.aszmq import install_as_zmq\n"
+            "install_as_zmq()\n"
+            "import zmq\n"
+            "ctx = zmq.Context()\n"
+            "sock = ctx.socket(zmq.PUSH)\n"
+            "after = [repr(zmq.Frame(b'x')), repr(sock).split(' at ')[0]]\n"
+            "sock.close()\n"
+            "ctx.term()\n"
+            "print(json.dumps([before, *after]))\n"
+        )
+        assert last_json(python("-c", code)) == [
+            "<safezmq.Frame(b'x')>",
+            "<zmq.Frame(b'x')>",
+            "<zmq.Socket(zmq.PUSH)",
+        ]
+
     def test_refuses_when_pyzmq_is_already_imported(self) -> None:
         code = textwrap.dedent(
             """

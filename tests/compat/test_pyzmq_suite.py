@@ -48,8 +48,16 @@ C_REFCOUNT = (
 )
 C_LIBRARY = "C level: zmq.get_library_dirs() names the directory of libzmq; safezmq has none"
 
+SLOW_JOINER = (
+    "timing: the test subscribes over tcp and publishes microseconds later with no pause; the "
+    "subscription crosses safezmq's Python I/O thread and arrives after the message (PUB/SUB's "
+    "documented slow-joiner drop; libzmq's C I/O thread wins this race). The thread hop is "
+    "what the performance work on the synchronous path removes"
+)
+
 #: Fails under SAFEZMQ_POLICY=compatible too: test id -> why.
 COMPATIBLE_FAILURES: dict[str, str] = {
+    "test_log.py::TestPubLog::test_blank_root_topic": SLOW_JOINER,
     "test_includes.py::TestIncludes::test_get_library_dirs": C_LIBRARY,
     "test_message.py::TestFrame::test_buffer_numpy": C_BUFFER,
     "test_message.py::TestFrame::test_memoryview_shape": C_BUFFER,
@@ -76,6 +84,7 @@ ZAP = (
 #: Fails only under the default policy, because of a default safezmq keeps: test id -> why.
 SECURE_DEFAULT_FAILURES: dict[str, str] = {
     "test_asyncio.py::test_recv_pyobj": PICKLE,
+    "test_future.py::TestFutureSocket::test_recv_pyobj": PICKLE,
     "test_pair.py::TestPair::test_pyobj": PICKLE,
     "test_pair.py::TestReqRepGreen::test_pyobj": PICKLE,
     "test_reqrep.py::TestReqRep::test_pyobj": PICKLE,

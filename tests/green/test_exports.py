@@ -15,6 +15,7 @@ GREEN_NAMES = {
     "Poller": safezmq.green.poll.Poller,
     "select": safezmq.green.poll.select,
     "zmq_poll": safezmq.green.poll.zmq_poll,
+    "MessageTracker": safezmq.green.core.MessageTracker,
 }
 
 
@@ -35,6 +36,7 @@ def test_green_classes_are_safezmq_classes() -> None:
     assert issubclass(safezmq.green.Context, safezmq.Context)
     assert issubclass(safezmq.green.Socket, safezmq.Socket)
     assert issubclass(safezmq.green.Poller, safezmq.Poller)
+    assert issubclass(safezmq.green.MessageTracker, safezmq.MessageTracker)
     assert safezmq.green.Context._socket_class is safezmq.green.Socket
     # Devices and proxies are safezmq's own, waiting with the Poller their sockets name.
     assert safezmq.green.device is safezmq.device

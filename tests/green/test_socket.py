@@ -321,3 +321,30 @@ def test_monitor_socket_is_green(sctx: safezmq.green.Context, ticker: Ticker) ->
             frames = monitor.recv_multipart()
             seen.add(int.from_bytes(frames[0][:2], "little"))
     server.disable_monitor()
+
+
+def test_tracker_wait_blocks_only_the_greenlet(sctx: safezmq.green.Context, ticker: Ticker) -> None:
+    """A zero-copy tracked send over inproc is done when the peer has read the message; the
+    reader is another greenlet, so a wait that blocked the thread would never end."""
+    pull, push = connected(safezmq.green, sctx, safezmq.PULL, safezmq.PUSH, "inproc")
+    payload = bytearray(push.copy_threshold * 4)
+    tracker = push.send(payload, copy=False, track=True)
+    assert isinstance(tracker, safezmq.green.MessageTracker)
+    assert not tracker.done
+    reader = gevent.spawn_later(0.05, pull.recv)
+    tracker.wait(PROMPT)
+    assert tracker.done
+    assert reader.get(timeout=PROMPT) == bytes(payload)
+    # A tracker that does not finish times out with NotDone, the hub running meanwhile.
+    pending = safezmq.green.MessageTracker(safezmq.MessageTracker())
+    before, start = ticker.count, time.monotonic()
+    with pytest.raises(safezmq.NotDone):
+        pending.wait(0.1)
+    assert 0.09 <= time.monotonic() - start < PROMPT
+    assert ticker.count > before
+    # Small frames are copied even with copy=False: that tracker is done at once (pyzmq's
+    # finished tracker, as pyzmq returns it).
+    parts = push.send_multipart([b"a", bytes(100)], copy=False, track=True)
+    assert parts is safezmq._FINISHED_TRACKER
+    parts.wait()
+    assert push.send(b"copied", track=True) is None  # a copying send has nothing to track

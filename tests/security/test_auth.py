@@ -41,7 +41,8 @@ pytestmark = pytest.mark.timeout(20)
 #: Upper bound for anything that should happen promptly (a failing test fails, never hangs).
 PROMPT = 5.0
 PASSWORD = "s3cr3t-Pa55w0rd-do-not-log"
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+#: Where the safezmq under test lives (src/ of a checkout, or an installed wheel's site-packages).
+SRC = str(Path(safezmq.__file__).resolve().parents[1])
 
 
 # -- helpers ------------------------------------------------------------------------------------

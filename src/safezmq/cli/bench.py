@@ -1,8 +1,8 @@
-"""``safezmq bench``: run the benchmark suite (benchmarks/run.py) and print its table.
+"""``safezmq bench``: run the benchmark suite (``safezmq.bench``) and print its table.
 
-The benchmarks live in the repository, not in the installed package: they are found next to
-the source tree this safezmq was imported from (an editable install or a checkout), in
-./benchmarks, or wherever --benchmarks says.
+The runner and its workers ship in the package, so this works from an installed wheel;
+--benchmarks DIR runs another runner instead (a directory holding a ``run.py``, e.g. a modified
+copy of ``src/safezmq/bench``).
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from typing import IO, Any
 from ._common import EXIT_FAILURE, CLIError, Progress, add_progress_option, positive_float
 
 DESCRIPTION = """\
-Run the benchmarks of the safezmq repository (benchmarks/run.py): throughput, latency and
-PUB/SUB fan-out, each in fresh processes, safezmq and pyzmq (libzmq) taking turns when pyzmq is
-installed, and print the table of results with the ratios (higher is better for safezmq).
-
-The benchmarks are not part of the installed package: run this from a checkout (or an editable
-install), or point --benchmarks at the benchmarks directory.  --chart needs matplotlib
-(pip install -e '.[bench]').
+Run safezmq's benchmarks (python -m safezmq.bench): throughput, latency and PUB/SUB fan-out,
+each in fresh processes, safezmq and pyzmq (libzmq) taking turns when pyzmq is installed, and
+print the table of results with the ratios (higher is better for safezmq).  --chart needs
+matplotlib (pip install 'safezmq[bench]').
 """
 
 #: Seconds one benchmark worker may run (run.py's --timeout) unless --worker-timeout says.
@@ -38,7 +35,9 @@ def register(subparsers: Any) -> None:
         description=DESCRIPTION,
     )
     parser.add_argument(
-        "--benchmarks", metavar="DIR", help="the benchmarks directory (default: found in the repo)"
+        "--benchmarks",
+        metavar="DIR",
+        help="run DIR/run.py instead of the installed runner (default: safezmq.bench)",
     )
     parser.add_argument(
         "--cases",
@@ -67,22 +66,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def find_benchmarks(explicit: str | None) -> Path:
-    """The benchmarks directory (holding run.py), or a CLIError saying where we looked."""
-    if explicit is not None:
-        path = Path(explicit)
-        if not (path / "run.py").is_file():
-            raise CLIError(f"--benchmarks {explicit}: no run.py there (not a benchmarks directory)")
-        return path
-    package = Path(__file__).resolve().parent.parent  # src/safezmq
-    candidates = [package.parent.parent / "benchmarks", Path.cwd() / "benchmarks"]
-    for path in candidates:
-        if (path / "run.py").is_file():
-            return path
-    raise CLIError(
-        "the benchmarks are not available: they live in the safezmq repository (benchmarks/), "
-        "not in the installed package; run from a checkout or pass --benchmarks DIR"
-    )
+def runner_command(explicit: str | None) -> list[str]:
+    """How to start the runner: the installed ``safezmq.bench``, or DIR/run.py if given."""
+    if explicit is None:
+        return [sys.executable, "-m", "safezmq.bench"]
+    path = Path(explicit)
+    if not (path / "run.py").is_file():
+        raise CLIError(f"--benchmarks {explicit}: no run.py there (not a benchmarks directory)")
+    return [sys.executable, str(path / "run.py")]
 
 
 def _forward(stream: IO[str], progress: Progress) -> None:
@@ -98,8 +89,7 @@ def _forward(stream: IO[str], progress: Progress) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    bench = find_benchmarks(args.benchmarks)
-    command = [sys.executable, str(bench / "run.py"), f"--timeout={args.worker_timeout}"]
+    command = [*runner_command(args.benchmarks), f"--timeout={args.worker_timeout}"]
     if args.cases:
         command += ["--cases", *args.cases]
     if args.quick:
@@ -124,10 +114,9 @@ def run(args: argparse.Namespace) -> int:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-            cwd=str(bench.parent),
         )
     except OSError as exc:
-        raise CLIError(f"cannot run {bench / 'run.py'}: {exc}") from None
+        raise CLIError(f"cannot run {' '.join(command[:3])}: {exc}") from None
     assert child.stderr is not None
     reader = threading.Thread(target=_forward, args=(child.stderr, progress), daemon=True)
     reader.start()

@@ -96,6 +96,7 @@ class Connecter:
         session.start(sock)
 
     def _session_closed(self, session: Session, failed_handshake: bool) -> None:
+        self.engine.forget_zap_request(session)
         self.session = None
         if self.pipe is None and session.pipe is not None:
             # IMMEDIATE: the pipe lived and dies with the connection.

@@ -148,6 +148,7 @@ class Listener:
             self._resume()
 
     def _session_closed(self, session: Session, failed_handshake: bool) -> None:
+        self.engine.forget_zap_request(session)
         self.sessions.discard(session)
         self.pending.discard(session)
         if self._held is not None and not self.closed:

@@ -175,6 +175,14 @@ class SocketEngine:
             return
         self.zap.request(request, callback, enforce)
 
+    def forget_zap_request(self, session: Any) -> None:
+        """A session ended: drop its ZAP request if the handler has not answered yet, so that a
+        hung handler does not keep dead sessions (and their buffers) alive, nor fill the ZAP
+        client's MAX_PENDING with connections that are gone."""
+        reply = getattr(session, "_zap_reply", None)
+        if self.zap is not None and reply is not None:
+            self.zap.cancel(reply)
+
     def _rotate_cookie_key(self) -> None:
         self._keyring.rotate()
         self._keyring_timer = self.loop.call_later(COOKIE_KEY_PERIOD, self._rotate_cookie_key)

@@ -1,10 +1,10 @@
 """safezmq.green: safezmq for gevent, whose blocking calls block only the calling greenlet.
 
 ``import safezmq.green as zmq`` (pyzmq: ``import zmq.green as zmq``) gives every name of
-safezmq, with Context, Socket, Poller, select and zmq_poll replaced by green versions; the
-devices and proxies wait in the hub when their sockets are green.  Works with and without
-gevent's monkey-patching.  Needs gevent (``pip install safezmq[green]``); ``import safezmq``
-alone never imports it.
+safezmq, with Context, Socket, Poller, select, zmq_poll and MessageTracker replaced by green
+versions (whose waits block only the calling greenlet); the devices and proxies wait in the
+hub when their sockets are green.  Works with and without gevent's monkey-patching.  Needs
+gevent (``pip install safezmq[green]``); ``import safezmq`` alone never imports it.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ else:
     # Every safezmq name, as pyzmq's zmq.green re-exports zmq's.
     globals().update({name: getattr(_zmq, name) for name in _zmq.__all__ if hasattr(_zmq, name)})
 
-from .core import Context, Socket
+from .core import Context, MessageTracker, Socket
 from .device import device, proxy, proxy_steerable
 from .poll import Poller, select, zmq_poll
 
 __all__ = [
     "Context",
+    "MessageTracker",
     "Poller",
     "Socket",
     "device",

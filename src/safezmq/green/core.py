@@ -30,11 +30,12 @@ from gevent.hub import get_hub  # type: ignore[import-untyped]
 from gevent.monkey import get_original  # type: ignore[import-untyped]
 
 from .. import context as _context
+from .. import message as _message
 from .. import socket as _socket
 from ..constants import PollEvent, SocketOption
 from ..engine.iothread import LoopRunner
-from ..error import Again
-from ..message import MessageTracker, _repr_name
+from ..error import Again, NotDone
+from ..message import _repr_name
 from .iothread import HubIOThread
 from .poll import Poller
 
@@ -55,6 +56,9 @@ _native_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
 _NativeLockType = type(_native_lock())
 #: How often Context.term() looks again while it waits for sockets and their engines to close.
 TERM_POLL_INTERVAL = 0.01
+#: MessageTracker.wait() looks again after this, doubling up to TRACKER_POLL_MAX.
+TRACKER_POLL_MIN = 0.0005
+TRACKER_POLL_MAX = 0.01
 
 
 def _native_locks(obj: Any, names: Sequence[str], factory: Callable[[], Any]) -> None:
@@ -78,6 +82,42 @@ def _green_name(obj: object, text: str) -> str:
     if text.startswith(plain):
         return f"<safezmq.green.{type(obj).__name__}{text[len(plain) :]}"
     return text
+
+
+class MessageTracker(_message.MessageTracker):
+    """A MessageTracker whose ``wait()`` blocks only the calling greenlet (a green socket's
+    sends return these).
+
+    The I/O thread finishes a tracker by setting a threading Event; a greenlet waiting on
+    that Event would stop the whole thread (or, monkey-patched, wait on a gevent primitive that
+    another native thread signals, which can miss the wake-up).  So this one sleeps in the hub
+    and looks again, soon at first and then every TRACKER_POLL_MAX seconds."""
+
+    def wait(self, timeout: float | int | None = -1) -> None:
+        """Wait until done, at most ``timeout`` seconds (-1 or None: no limit); NotDone if the
+        time runs out first."""
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        delay = TRACKER_POLL_MIN
+        while not self.done:
+            pause = delay
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise NotDone()
+                pause = min(delay, remaining)
+            gevent.sleep(pause)
+            delay = min(delay * 2, TRACKER_POLL_MAX)
+
+
+def _green_tracker(
+    tracker: _message.MessageTracker | None,
+) -> _message.MessageTracker | None:
+    """What a green send returns for ``tracker``: one whose wait() blocks only the greenlet.
+    A tracker already done is returned as it is (there is nothing to wait for, and pyzmq code
+    may check ``tracker is zmq._FINISHED_TRACKER``)."""
+    if tracker is None or isinstance(tracker, MessageTracker) or tracker.done:
+        return tracker
+    return MessageTracker(tracker)
 
 
 class Socket(_socket.Socket):
@@ -222,27 +262,29 @@ class Socket(_socket.Socket):
         track: bool = False,
         routing_id: int | None = None,
         group: str | None = None,
-    ) -> MessageTracker | None:
+    ) -> _message.MessageTracker | None:
         """Send one frame, blocking only this greenlet (see safezmq.Socket.send)."""
         send = super().send
-        return self._blocking(
+        tracker = self._blocking(
             lambda f: send(data, f, copy, track, routing_id, group),
             flags,
             SocketOption.SNDTIMEO,
             "send timed out (SNDTIMEO); no peer could take the message",
         )
+        return _green_tracker(tracker)
 
     def send_multipart(
         self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False
-    ) -> MessageTracker | None:
+    ) -> _message.MessageTracker | None:
         """Send a whole message, blocking only this greenlet."""
         send = super().send_multipart
-        return self._blocking(
+        tracker = self._blocking(
             lambda f: send(msg_parts, f, copy, track),
             flags,
             SocketOption.SNDTIMEO,
             "send timed out (SNDTIMEO); no peer could take the message",
         )
+        return _green_tracker(tracker)
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive one frame, blocking only this greenlet (see safezmq.Socket.recv)."""
@@ -343,4 +385,4 @@ class Context(_context.Context):
         return _green_name(self, super().__repr__())
 
 
-__all__ = ["Context", "Socket"]
+__all__ = ["Context", "MessageTracker", "Socket"]

@@ -2,7 +2,7 @@
 the gevent hub.
 
 A safezmq context runs transports and handshakes on an asyncio loop in a thread of its own.
-Under gevent two things about that thread must change, and nothing else in the engine:
+Under gevent three things about that thread must change, and nothing else in the engine:
 
 - It must be a real OS thread even when ``threading`` is monkey-patched (a patched Thread is a
   greenlet: the loop would then stall whenever the application runs, and asyncio allows one
@@ -12,6 +12,10 @@ Under gevent two things about that thread must change, and nothing else in the e
   for the answer in the hub, so that the other greenlets keep running meanwhile.  The loop
   thread hands the answer over with an async watcher, the one gevent primitive that another
   thread may signal.
+- What it shares with the application's thread is guarded by native locks (see
+  core._native_locks), and what it runs elsewhere touches nothing of gevent's (see
+  _NativeExecutor): a gevent lock contended by two native threads can miss a wake-up and
+  stall one of them for good.
 """
 
 from __future__ import annotations

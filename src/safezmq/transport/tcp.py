@@ -7,6 +7,7 @@ import fcntl
 import ipaddress
 import socket
 import struct
+from typing import Any
 
 from ..constants import Errno, SocketOption
 from ..error import ZMQError
@@ -116,14 +117,29 @@ def listen(endpoint: Endpoint, options: Options) -> tuple[socket.socket, str]:
     return sock, f"tcp://{shown}:{bound_port}"
 
 
+def _numeric(address: str, port: int, family: int) -> list[Any] | None:
+    """``address`` resolved without a lookup when it is a numeric IP address, else None.
+
+    The loop's getaddrinfo runs in its thread pool, so every reconnect to a literal address
+    would wake (and, under churn, grow) that pool for an answer that needs no resolver."""
+    try:
+        return socket.getaddrinfo(
+            address, port, family=family, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+    except (socket.gaierror, UnicodeError):
+        return None
+
+
 async def connect(
     loop: asyncio.AbstractEventLoop, endpoint: Endpoint, options: Options
 ) -> socket.socket:
     """Resolve and connect (raises OSError on failure; the caller retries)."""
     family = socket.AF_UNSPEC if options[SocketOption.IPV6] else socket.AF_INET
-    infos = await loop.getaddrinfo(
-        endpoint.address, endpoint.port, family=family, type=socket.SOCK_STREAM
-    )
+    infos = _numeric(endpoint.address, endpoint.port, family)
+    if infos is None:
+        infos = await loop.getaddrinfo(
+            endpoint.address, endpoint.port, family=family, type=socket.SOCK_STREAM
+        )
     if not infos:
         raise OSError(Errno.EHOSTUNREACH, f"cannot resolve {endpoint.address}")
     last: OSError | None = None

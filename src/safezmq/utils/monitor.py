@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any
 
@@ -20,9 +21,31 @@ def parse_monitor_message(msg: list[bytes]) -> dict[str, Any]:
     return {"event": event, "value": value, "endpoint": bytes(msg[1])}
 
 
-def recv_monitor_message(socket: Any, flags: int = 0) -> dict[str, Any]:
-    """Receive and decode one monitor event from a monitor socket."""
-    return parse_monitor_message(socket.recv_multipart(flags))
+def recv_monitor_message(socket: Any, flags: int = 0) -> Any:
+    """Receive and decode one monitor event from a monitor socket.  From an asyncio socket
+    (whose recv_multipart returns a future) the result is a future of the event, as in pyzmq."""
+    msg = socket.recv_multipart(flags)
+    if isinstance(msg, asyncio.Future):
+        return _parse_when_done(msg)
+    return parse_monitor_message(msg)
+
+
+def _parse_when_done(received: asyncio.Future[Any]) -> asyncio.Future[dict[str, Any]]:
+    event: asyncio.Future[dict[str, Any]] = received.get_loop().create_future()
+
+    def parse(done: asyncio.Future[Any]) -> None:
+        if event.done():
+            return
+        if done.cancelled():
+            event.cancel()
+            return
+        try:
+            event.set_result(parse_monitor_message(done.result()))
+        except Exception as exc:
+            event.set_exception(exc)
+
+    received.add_done_callback(parse)
+    return event
 
 
 __all__ = ["parse_monitor_message", "recv_monitor_message"]

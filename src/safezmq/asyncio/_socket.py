@@ -1,167 +1,40 @@
-"""asyncio support with pyzmq's ``zmq.asyncio`` API: ``Context``, ``Socket`` and ``Poller``.
-
-``import safezmq.asyncio as zaio``; ``await sock.recv()``, ``await sock.send(b"hi")``.
-
-How it runs:
-
-- A ``Context`` created or first used inside a running loop runs its transports, handshakes and
-  sessions on that loop (``LoopRunner``): no I/O thread, no thread hop.  Sockets that bind or
-  connect before any loop runs (at import time, say) get the usual I/O thread instead, and still
-  work from any loop later.  A context whose I/O runs on a loop cannot be used from another
-  loop while that one is open (``RuntimeError``); once it is closed, new sockets move to the
-  loop that uses them.
-- Every send/recv/poll returns an ``asyncio.Future``.  When the call can complete at once (a
-  message is waiting, the pipe has room), the future comes back already completed: no trip
-  through the loop.  Otherwise it joins a FIFO queue of waiters.  The I/O side tells a socket
-  about new messages or room only through its mailbox; the mailbox's ``on_post`` hook schedules
-  one wake-up on the socket's loop (``call_soon`` from the loop's own thread, otherwise
-  ``call_soon_threadsafe``; never more than one pending), which serves the queue in order.
-- A message is only taken for a future that is still pending, and a send only happens for one,
-  so cancelling a recv never loses a message and cancelling a send never sends it.
-  (A *task* cancelled after its future got its message but before the task resumed loses that
-  message, as with any future-returning API, pyzmq's included.)
-- RCVTIMEO/SNDTIMEO fail a waiting future with ``Again``; terminating the context fails every
-  waiting future with ``ContextTerminated``; closing the socket cancels them (as pyzmq does).
-  An error found when a call is made (closed socket, wrong socket type, context terminated) is
-  set on the returned future rather than raised.
-- ``ctx.term()`` called on the loop that runs the context's I/O cannot block until queued
-  messages are sent (LINGER), since sending needs that loop: it returns once the sockets are
-  closed.  ``await asyncio.to_thread(ctx.term)`` waits for the sending as pyzmq's term() does.
-- The socket's file descriptor is not signalled per message while nobody looks at it: it is
-  switched on the first time someone asks for it (``FD``, ``fileno()``, a sync ``Poller``).
-"""
+"""``safezmq.asyncio.Socket``: send/recv/poll returning futures, served from the mailbox hook
+(the package docstring describes how)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import pickle
-from collections import deque
+import warnings
 from collections.abc import Callable, Sequence
 from threading import get_ident
-from typing import Any, ClassVar
+from typing import Any
 
-from . import context as _context
-from . import poll as _poll
-from . import socket as _socket
-from .constants import Errno, PollEvent, SocketOption
-from .engine.iothread import IOThread, LoopRunner
-from .error import Again, ContextTerminated, ZMQError
-from .message import Frame, MessageTracker
-from .socket import DONTWAIT, SNDMORE, _frame_bytes
-
-__all__ = ["Context", "Poller", "Socket"]
-
-POLLIN = int(PollEvent.POLLIN)
-POLLOUT = int(PollEvent.POLLOUT)
-POLLERR = int(PollEvent.POLLERR)
-
-_SyncSocket = _socket.Socket
-_sync_recv = _SyncSocket.recv
-_sync_recv_multipart = _SyncSocket.recv_multipart
-
-# What a waiter waits for.
-_RECV = 0
-_RECV_MULTIPART = 1
-_SEND = 2
-_POLL = 3
-
-#: How each receive kind receives now (indexed by kind).
-_RECEIVERS: tuple[Callable[..., Any], ...] = (_sync_recv, _sync_recv_multipart)
-
-#: A waiter queue is swept for cancelled/timed-out futures when it reaches this length (and then
-#: at twice the number of live waiters), so abandoned waiters cannot pile up.
-_SWEEP_AT = 64
-
-
-class _Waiter:
-    """One queued call: its future and what to do for it."""
-
-    __slots__ = ("copy", "flags", "future", "kind", "load", "msg", "timer", "track")
-
-    def __init__(
-        self,
-        future: asyncio.Future[Any],
-        kind: int,
-        flags: int = 0,
-        copy: bool = True,
-        track: bool = False,
-        load: Callable[[Any], Any] | None = None,
-        msg: list[Any] | None = None,
-    ) -> None:
-        self.future = future
-        self.kind = kind
-        self.flags = flags
-        self.copy = copy
-        self.track = track
-        self.load = load
-        self.msg = msg
-        self.timer: asyncio.TimerHandle | None = None
-
-
-class _Waiters(deque[_Waiter]):
-    """A FIFO of waiters that sweeps out finished ones now and then."""
-
-    __slots__ = ("sweep_at",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sweep_at = _SWEEP_AT
-
-    def prune(self) -> bool:
-        """Drop finished waiters from the front; True if none is left."""
-        while self:
-            if not self[0].future.done():
-                return False
-            self.popleft()
-        return True
-
-    def add(self, waiter: _Waiter) -> None:
-        if len(self) >= self.sweep_at:
-            live = [w for w in self if not w.future.done()]
-            self.clear()
-            self.extend(live)
-            self.sweep_at = max(_SWEEP_AT, 2 * len(live))
-        self.append(waiter)
-
-
-def _finish(future: asyncio.Future[Any], result: Any, load: Callable[[Any], Any] | None) -> None:
-    if load is None:
-        future.set_result(result)
-        return
-    try:
-        value = load(result)
-    except Exception as exc:
-        future.set_exception(exc)
-    else:
-        future.set_result(value)
-
-
-def _done_tracker() -> MessageTracker:
-    tracker = MessageTracker()
-    tracker._set_done()  # the frames were handed over whole; nothing of the caller's is held
-    return tracker
-
-
-def _nothing() -> None:
-    return None
-
-
-def _decode_utf8(data: bytes) -> str:
-    return data.decode("utf-8")
-
-
-def _wake_watcher(watcher: asyncio.Future[Any]) -> None:
-    if not watcher.done():
-        watcher.set_result(None)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+from .. import socket as _socket
+from ..constants import Errno, SocketOption
+from ..engine.iothread import IOThread
+from ..error import Again, ContextTerminated, ZMQError
+from ..message import Frame, MessageTracker
+from ..socket import DONTWAIT, SNDMORE, _frame_bytes
+from ._waiters import (
+    _POLL,
+    _RECEIVERS,
+    _RECV,
+    _RECV_MULTIPART,
+    _SEND,
+    POLLIN,
+    POLLOUT,
+    _decode_utf8,
+    _done_tracker,
+    _finish,
+    _nothing,
+    _running_loop,
+    _sync_recv_multipart,
+    _SyncSocket,
+    _Waiter,
+    _Waiters,
+)
 
 
 class Socket(_SyncSocket):
@@ -174,8 +47,34 @@ class Socket(_SyncSocket):
     _wake_pending: bool
     _sent: asyncio.Future[Any]
 
-    def __init__(self, context: Any, socket_type: int, **kwargs: Any) -> None:
-        super().__init__(context, socket_type, **kwargs)
+    def __init__(
+        self,
+        context: Any = None,
+        socket_type: int = -1,
+        io_loop: Any = None,
+        _from_socket: _SyncSocket | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # ``Socket(sync_socket)``, ``Socket.from_socket(s)`` and ``Socket(shadow=...)`` make an
+        # asyncio handle on an existing socket (pyzmq's shadow); it shares all of its state.
+        if isinstance(context, _SyncSocket):
+            context, _from_socket = None, context
+        shadow = kwargs.pop("shadow", 0)
+        if _from_socket is not None:
+            shadow = _from_socket
+        if io_loop is not None:
+            warnings.warn(
+                f"{type(self).__name__}(io_loop) is deprecated and ignored (as in pyzmq 22.2): "
+                "the running event loop is always used",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if shadow:
+            super().__init__(shadow=shadow)
+            if "_recv_waiters" in self.__dict__:
+                return  # it shadows an asyncio socket: its asyncio state is already shared
+        else:
+            super().__init__(context, socket_type, **kwargs)
         self._loop = None
         self._loop_thread = 0
         self._recv_waiters = _Waiters()
@@ -183,8 +82,26 @@ class Socket(_SyncSocket):
         self._wake_pending = False
         self._waking = False  # inside _wake: a post meanwhile defers to the loop
         mailbox = self.mailbox
-        mailbox.use_fd = False  # until someone asks for the FD (see engine/mailbox.py)
+        if not shadow:
+            # A shadowed socket's FD may already be watched: leave it signalled.
+            mailbox.use_fd = False  # until someone asks for the FD (see engine/mailbox.py)
         mailbox.on_post = self._on_post
+
+    @classmethod
+    def from_socket(cls, socket: _SyncSocket, io_loop: Any = None) -> Socket:
+        """An asyncio socket that is a shadow of ``socket`` (a safezmq Socket): the same
+        socket, which the new handle does not close when it is collected."""
+        return cls(_from_socket=socket, io_loop=io_loop)
+
+    @property
+    def _recv_futures(self) -> list[asyncio.Future[Any]]:
+        """The receive/poll calls still waiting (pyzmq's name; used by its tests)."""
+        return [w.future for w in self._recv_waiters if not w.future.done()]
+
+    @property
+    def _send_futures(self) -> list[asyncio.Future[Any]]:
+        """The send/poll calls still waiting."""
+        return [w.future for w in self._send_waiters if not w.future.done()]
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -228,7 +145,8 @@ class Socket(_SyncSocket):
         self._sent = sent
 
     def _check_engine_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        """Refuse use from ``loop`` when this socket's connections live on another loop."""
+        """Refuse use from ``loop`` when this socket's connections live on another loop that
+        cannot serve them (closed, or not running)."""
         engine = self._engine
         if engine is None or isinstance(engine.runner, IOThread) or engine.loop is loop:
             return
@@ -237,10 +155,13 @@ class Socket(_SyncSocket):
                 "this safezmq.asyncio socket's connections ran on an event loop that is now "
                 "closed; create a new socket (and bind/connect it) in the loop that uses it"
             )
-        if loop is not None:
+        if loop is not None and not engine.loop.is_running():
+            # While that loop runs (in another thread: this one runs ``loop``) it serves the
+            # connections as an I/O thread would; stopped, nothing would.
             raise RuntimeError(
                 "this safezmq.asyncio socket's connections run on another event loop that is "
-                "still open; use each socket from the loop where it bound or connected"
+                "open but not running; use each socket from the loop where it bound or "
+                "connected, or keep that loop running"
             )
 
     def _on_post(self) -> None:
@@ -759,8 +680,10 @@ class Socket(_SyncSocket):
         running = _running_loop()
         self._check_engine_loop(running)
         context = self.context
-        if self._engine is None and isinstance(context, Context):
-            context._check_loop(running)
+        # An asyncio Context (which imports this module) checks its own loop.
+        check_loop = getattr(context, "_check_loop", None)
+        if self._engine is None and check_loop is not None:
+            check_loop(running)
 
     def bind(self, addr: str) -> _socket._EndpointContext:
         self._check_io_loop()
@@ -796,6 +719,10 @@ class Socket(_SyncSocket):
                 if not isinstance(pipe.owner, tuple):
                     pipe.outbound.wake_reader = _nothing
         super()._close(linger)
+        if engine is not None and not engine.loop.is_running():
+            # The engine closes on its loop, which is not running now (perhaps never again):
+            # stop the monitor now, or its PAIR stays open and term() waits for it forever.
+            self._emit_monitor_stopped()
         if not waiters:
             return
         loop = self._loop
@@ -812,172 +739,3 @@ class Socket(_SyncSocket):
             if waiter.timer is not None:
                 waiter.timer.cancel()
             waiter.future.cancel()
-
-
-class Poller(_poll.Poller):
-    """A Poller whose ``poll()`` returns a future (``zmq.asyncio.Poller``).
-
-    Registered objects may be safezmq sockets (async or not), file descriptors or objects with
-    ``fileno()``; as in pyzmq, the result names a raw descriptor by its fd number.
-    """
-
-    def poll(self, timeout: float | None = -1) -> asyncio.Future[list[tuple[Any, int]]]:  # type: ignore[override]
-        """A future of the ready (socket, events) pairs; ``timeout`` in milliseconds (None or
-        -1: no timeout; [] when it expires)."""
-        loop = asyncio.get_running_loop()
-        try:
-            ready = self._ready()
-        except Exception as exc:
-            future: asyncio.Future[list[tuple[Any, int]]] = loop.create_future()
-            future.set_exception(exc)
-            return future
-        if ready or timeout == 0:
-            future = loop.create_future()
-            future.set_result(ready)
-            return future
-        return loop.create_task(self._wait(loop, timeout))
-
-    def _ready(self) -> list[tuple[Any, int]]:
-        """What is ready now (without waiting)."""
-        ready: list[tuple[Any, int]] = []
-        raw: dict[int, int] = {}
-        for sock, flags in self.sockets:
-            if _poll._is_socket(sock):
-                if sock.closed:
-                    raise ZMQError(Errno.ENOTSOCK, "cannot poll a closed socket")
-                if getattr(sock, "_ctx_terminated", False):
-                    raise ContextTerminated()
-                events = sock._events() & flags
-                if events:
-                    ready.append((sock, events))
-            else:
-                raw[_poll._fileno(sock)] = flags
-        if raw:
-            ready += _poll.raw_ready(raw)
-        return ready
-
-    async def _wait(
-        self, loop: asyncio.AbstractEventLoop, timeout: float | None
-    ) -> list[tuple[Any, int]]:
-        deadline = None if timeout is None or timeout < 0 else loop.time() + timeout / 1000
-        while True:
-            ready = self._ready()
-            if ready:
-                return ready
-            if deadline is not None and loop.time() >= deadline:
-                return []
-            watcher: asyncio.Future[Any] = loop.create_future()
-            wake = functools.partial(_wake_watcher, watcher)
-            readers: list[int] = []
-            writers: list[int] = []
-            timer: asyncio.TimerHandle | None = None
-
-            try:
-                for sock, flags in self.sockets:
-                    if isinstance(sock, Socket):
-                        sock._loop_for_call()
-                        sock._add_poll_waiter(watcher, flags, -1)
-                    elif _poll._is_socket(sock):
-                        fd = int(sock.FD)  # a sync socket: its mailbox signals the FD
-                        loop.add_reader(fd, wake)
-                        readers.append(fd)
-                    else:
-                        fd = _poll._fileno(sock)
-                        if flags & (POLLIN | POLLERR):
-                            loop.add_reader(fd, wake)
-                            readers.append(fd)
-                        if flags & POLLOUT:
-                            loop.add_writer(fd, wake)
-                            writers.append(fd)
-                if deadline is not None:
-                    timer = loop.call_at(deadline, wake)
-                await watcher
-            finally:
-                if timer is not None:
-                    timer.cancel()
-                for fd in readers:
-                    loop.remove_reader(fd)
-                for fd in writers:
-                    loop.remove_writer(fd)
-                if not watcher.done():
-                    watcher.cancel()
-
-
-class Context(_context.Context):
-    """A context whose sockets are asyncio sockets (``zmq.asyncio.Context``).
-
-    Its I/O runs on the running event loop (no thread) when it starts inside one, or on an I/O
-    thread when its first tcp/ipc socket binds or connects before any loop runs.
-    """
-
-    _instance: ClassVar[_context.Context | None] = None  # not shared with safezmq.Context
-    _instance_pid: ClassVar[int | None] = None
-
-    def _default_socket_class(self) -> Callable[..., Any]:
-        return Socket
-
-    def socket(
-        self, socket_type: int, socket_class: Callable[..., Any] | None = None, **kwargs: Any
-    ) -> Socket:
-        sock: Socket = super().socket(socket_type, socket_class, **kwargs)
-        return sock
-
-    def _make_runner(self) -> LoopRunner:
-        loop = _running_loop()
-        if loop is None:
-            return IOThread()
-        return LoopRunner(loop)
-
-    def _runner(self) -> LoopRunner:
-        runner = self._runner_instance
-        if runner is not None and not isinstance(runner, IOThread) and runner.loop.is_closed():
-            # The loop this context ran on is gone (and with it its connections): new sockets
-            # move to the loop now running (or to an I/O thread).
-            with self._lock:
-                if self._runner_instance is runner:
-                    self._runner_instance = None
-        return super()._runner()
-
-    def _check_loop(self, running: asyncio.AbstractEventLoop | None) -> None:
-        """A socket is about to bind/connect from ``running`` (None: from no loop)."""
-        runner = self._runner_instance
-        if (
-            running is not None
-            and runner is not None
-            and not isinstance(runner, IOThread)
-            and runner.loop is not running
-            and not runner.loop.is_closed()
-        ):
-            raise RuntimeError(
-                "this safezmq.asyncio.Context runs its I/O on another event loop that is still "
-                "open; use one Context per event loop"
-            )
-
-    def _blocks_own_loop(self) -> bool:
-        """Whether waiting here would stop the loop that runs this context's I/O."""
-        runner = self._runner_instance
-        if runner is None or isinstance(runner, IOThread):
-            return False
-        loop = runner.loop
-        return loop.is_closed() or not loop.is_running() or _running_loop() is loop
-
-    def term(self) -> None:
-        """Terminate: waiting calls fail with ContextTerminated; returns once every socket is
-        closed and, as in pyzmq, their queued messages are sent (or LINGER expired).
-
-        Called on the event loop that runs this context's I/O, it cannot wait for the sending
-        (that needs the loop to run): it returns once the sockets are closed and the queued
-        messages go out while the loop keeps running.  ``await asyncio.to_thread(ctx.term)``
-        waits for them, LINGER and all.
-        """
-        if not self._blocks_own_loop():
-            super().term()
-            return
-        self._terminate_sockets()
-        with self._changed:
-            self._open_engines.clear()
-        self._runner_instance = None
-
-    def __repr__(self) -> str:
-        state = "terminated" if self._closed else f"{len(self._sockets)} sockets"
-        return f"<safezmq.asyncio.Context({state})>"

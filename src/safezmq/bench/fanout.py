@@ -30,9 +30,9 @@ result: each subscriber's rate, their mean ("per subscriber"), the aggregate rat
 delivered to all subscribers over the span from the first delivery to the last, on the
 system-wide monotonic clock), and the delivered ratio (received / sent, over all subscribers).
 
-    python benchmarks/fanout.py --impl safezmq --size 1k
-    python benchmarks/fanout.py --impl pyzmq --size 64 --subscribers 3 --count 200000 --json
-    python benchmarks/fanout.py --impl pyzmq --size 64 --window 0 --hwm 1000   # see the drops
+    python -m safezmq.bench.fanout --impl safezmq --size 1k
+    python -m safezmq.bench.fanout --impl pyzmq --size 64 --subscribers 3 --count 200000 --json
+    python -m safezmq.bench.fanout --impl pyzmq --size 64 --window 0 --hwm 1000   # see the drops
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ import time
 from typing import Any
 
 try:
-    from benchmarks import _common as common
-except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from . import _common as common
+except ImportError:  # run as a script (the runner's workers): this directory is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 #: Markers, one byte long (measured messages are at least two): HELLO primes the subscriptions,

@@ -26,8 +26,8 @@ implementations), so that a burst of connections is not held up by TCP SYN retri
 descriptor limit (RLIMIT_NOFILE) is raised to its hard limit where needed.  Monitor events are
 read into an unbounded queue (RCVHWM 0), so none is dropped.
 
-    python benchmarks/connections.py --impl safezmq --bench idle --connections 10000
-    python benchmarks/connections.py --impl pyzmq --bench handshake --handshakes 2000 --json
+    python -m safezmq.bench.connections --impl safezmq --bench idle --connections 10000
+    python -m safezmq.bench.connections --impl pyzmq --bench handshake --handshakes 2000 --json
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ import time
 from typing import Any
 
 try:
-    from benchmarks import _common as common
-except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from . import _common as common
+except ImportError:  # run as a script (the runner's workers): this directory is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 BENCHES = ("idle", "handshake")

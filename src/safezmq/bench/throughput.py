@@ -16,9 +16,9 @@ server needs a ZAP handler; libzmq gets the same one, so both do the same work -
 part in the handshake, before the clock starts); the sender is a CURVE client with a key pair
 of its own.  ``--uvloop`` runs safezmq's I/O thread (in both processes) on uvloop.
 
-    python benchmarks/throughput.py --impl safezmq --size 1k
-    python benchmarks/throughput.py --impl pyzmq --size 64 --count 1000000 --json
-    python benchmarks/throughput.py --impl safezmq --size 1m --curve
+    python -m safezmq.bench.throughput --impl safezmq --size 1k
+    python -m safezmq.bench.throughput --impl pyzmq --size 64 --count 1000000 --json
+    python -m safezmq.bench.throughput --impl safezmq --size 1m --curve
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import time
 from typing import Any
 
 try:
-    from benchmarks import _common as common
-except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from . import _common as common
+except ImportError:  # run as a script (the runner's workers): this directory is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 #: The first pilot run moves about this many bytes (within the counts below).  A pilot shorter

@@ -23,8 +23,8 @@ nothing is sent or received for ``--timeout`` seconds.
 ``--uvloop`` runs the event loop on uvloop (both implementations), and with it safezmq's I/O
 thread, if any.  Each measured run is a fresh context, pair of sockets and event loop.
 
-    python benchmarks/async_throughput.py --impl safezmq --size 64
-    python benchmarks/async_throughput.py --impl pyzmq --size 64k --io thread --uvloop --json
+    python -m safezmq.bench.async_throughput --impl safezmq --size 64
+    python -m safezmq.bench.async_throughput --impl pyzmq --size 64k --io thread --uvloop --json
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from types import ModuleType
 from typing import Any
 
 try:
-    from benchmarks import _common as common
-    from benchmarks import throughput
-except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from . import _common as common
+    from . import throughput
+except ImportError:  # run as a script (the runner's workers): this directory is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
     import throughput  # type: ignore[no-redef,import-not-found]
 

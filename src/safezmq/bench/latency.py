@@ -13,8 +13,8 @@ The socket pair is a parameter (``--pattern``): ``pair`` is PAIR<->PAIR; ``reqre
 goes through both sockets' send/receive state machines.  Both implementations have both; one
 that lacked a socket type would fail with a clear "unsupported" message (exit status 3).
 
-    python benchmarks/latency.py --impl safezmq
-    python benchmarks/latency.py --impl pyzmq --pattern reqrep --count 20000 --json
+    python -m safezmq.bench.latency --impl safezmq
+    python -m safezmq.bench.latency --impl pyzmq --pattern reqrep --count 20000 --json
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import time
 from typing import Any
 
 try:
-    from benchmarks import _common as common
-except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from . import _common as common
+except ImportError:  # run as a script (the runner's workers): this directory is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
 
 #: pattern -> (socket type of the echoing, binding side; of the measuring, connecting side)
