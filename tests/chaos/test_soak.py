@@ -9,12 +9,17 @@ bounded (RSS at the end within ``RSS_GROWTH`` of the first sample).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from . import probe
 from .soak import Soak, summary
 
 CI_SECONDS = 120.0
+#: .ci/run gives the soak its two minutes once, in the README's test run; the per-Python runs of
+#: the installed wheel set this to a shorter soak (the same lanes and checks) to stay in time.
+SECONDS_ENV = "SAFEZMQ_SOAK_SECONDS"
 FULL_MESSAGES = 6_000_000
 RSS_GROWTH = 32 * 2**20
 
@@ -22,7 +27,8 @@ pytestmark = pytest.mark.timeout(3600)
 
 
 def test_soak(chaos_full: bool, figures: probe.FigureSink) -> None:
-    report = Soak(FULL_MESSAGES, None).run() if chaos_full else Soak(10**12, CI_SECONDS).run()
+    seconds = float(os.environ.get(SECONDS_ENV) or CI_SECONDS)
+    report = Soak(FULL_MESSAGES, None).run() if chaos_full else Soak(10**12, seconds).run()
     text = summary(report)
     for line in text.splitlines():
         figures.add("report", line.strip())

@@ -1,7 +1,7 @@
 """A real OpenSSH server on loopback for the tunnel tests.
 
 The ``sshd`` fixture runs /usr/sbin/sshd (Debian's openssh-server, installed by
-.ci/sshd-prereqs.sh) in the foreground on a free 127.0.0.1 port with its own host key, pid file
+.ci/system-prereqs.sh) in the foreground on a free 127.0.0.1 port with its own host key, pid file
 and configuration: public-key login only, for the current user, with one generated client key;
 forwarding only to loopback.  The server's host key is added to the user's known_hosts for the
 session (ssh and paramiko check host keys as usual) and removed afterwards.
@@ -134,7 +134,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
         or shutil.which("ssh") is None
         or shutil.which("ssh-keygen") is None
     ):
-        unavailable("OpenSSH is not installed: run .ci/sshd-prereqs.sh (Debian's openssh-server)")
+        unavailable("OpenSSH is not installed: run .ci/system-prereqs.sh (Debian's openssh-server)")
     directory = tmp_path_factory.mktemp("sshd")
     directory.chmod(0o700)
     user = pwd.getpwuid(os.getuid()).pw_name
