@@ -73,11 +73,12 @@ def test_kill_in_mid_handshake(ctx: safezmq.Context, figures: probe.FigureSink) 
     peers.kill9(peer)
     events = peers.events_until(monitor, Event.DISCONNECTED, 10)
     kinds = [e["event"] for e in events]
-    # One handshake succeeded (the other peer's); the dead peer's never did, and as in libzmq
-    # (stream_engine_base_t::error) its loss is reported as HANDSHAKE_FAILED_NO_DETAIL before
-    # DISCONNECTED.
+    # One handshake succeeded (the other peer's); the dead peer's never did.  libzmq also
+    # reports HANDSHAKE_FAILED_NO_DETAIL before DISCONNECTED here (stream_engine_base_t::error);
+    # safezmq does not: its attack suite counts HANDSHAKE_FAILED_NO_DETAIL as "evicted or timed
+    # out by the server", and a peer that leaves on its own is neither.
     assert kinds.count(Event.HANDSHAKE_SUCCEEDED) == 1, kinds
-    assert Event.HANDSHAKE_FAILED_NO_DETAIL in kinds, kinds
+    assert Event.HANDSHAKE_FAILED_NO_DETAIL not in kinds, kinds
     other.send(b"still here")
     assert pull.recv() == b"still here"
     figures.add("events", kinds)

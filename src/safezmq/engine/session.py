@@ -12,7 +12,6 @@ admitted with, so that revoking that key or user closes it (``revoke``).
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -478,12 +477,6 @@ class Session:
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """The stream is gone (peer closed, error, or we closed it)."""
-        if not self.closed and not self.ready and not self._handshake_failed and self.fd >= 0:
-            # The peer went away mid-handshake: libzmq reports HANDSHAKE_FAILED_NO_DETAIL with
-            # the errno before DISCONNECTED (stream_engine_base_t::error), and so do we.
-            # A clean EOF is EPIPE, as libzmq's tcp_read reports a read of 0 bytes.
-            code = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EPIPE
-            self.engine.monitor(Event.HANDSHAKE_FAILED_NO_DETAIL, code, self.endpoint)
         self._finish()
 
     def _finish(self, failed_handshake: bool = False, abort_stream: bool = True) -> None:
