@@ -89,6 +89,9 @@ class Background:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
+            # A shell runs background jobs with SIGINT ignored, and children inherit that: the
+            # Ctrl-C tests need the disposition a terminal gives a program.
+            preexec_fn=default_sigint,
         )
         self.procs.append(proc)
         return proc
@@ -119,6 +122,10 @@ def background() -> Iterator[Background]:
     procs = Background()
     yield procs
     procs.kill_all()
+
+
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:

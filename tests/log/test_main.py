@@ -56,6 +56,9 @@ def watcher_and_log() -> Iterator[tuple[subprocess.Popen[str], logging.Logger]]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Ctrl-C as a terminal delivers it, even when this run inherited SIGINT ignored (a
+        # shell's background job).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         yield proc, log
