@@ -15,6 +15,7 @@ than recursing.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from copy import copy
 from typing import Any, Final
@@ -137,6 +138,13 @@ class PUBHandler(logging.Handler):
             self.handleError(record)
 
 
+# How many of this module's frames stand between the caller and ``Logger._log``, counted as
+# ``findCaller`` counts them.  From 3.11 it skips logging's own frames before it applies
+# ``stacklevel`` and so sees both ``_topic_log`` and the public method; 3.10 starts its count at a
+# fixed depth that already lies past ``_topic_log``, so only the public method is left to skip.
+_OWN_FRAMES: Final = 2 if sys.version_info >= (3, 11) else 1
+
+
 class TopicLogger(logging.Logger):
     """A Logger whose methods take a topic before the message: ``log.info("db", "slow: %s", q)``.
 
@@ -148,7 +156,7 @@ class TopicLogger(logging.Logger):
     ) -> None:
         if self.isEnabledFor(level):
             # The record names the caller's line, not this helper's or the public method's.
-            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 2
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + _OWN_FRAMES
             self._log(level, f"{topic}{TOPIC_DELIM}{msg}", args, **kwargs)
 
     def log(  # type: ignore[override]
