@@ -236,17 +236,7 @@ class SocketCore:
         return got
 
     def _wait(self, deadline: float | None) -> bool:
-        """Block until the mailbox may have news.  False once ``deadline`` has passed.
-
-        With a context I/O thread whose loop can be shared, this thread runs the loop itself
-        meanwhile (``engine/leader.py``): the message it waits for is read and decoded here,
-        with no hand-over between threads."""
-        # Never starts an I/O thread: an inproc-only context has none, and no I/O to run.
-        leadership = getattr(self.context._runner_instance, "leadership", None)
-        if leadership is not None:
-            led = leadership.wait((self.mailbox,), deadline)
-            if led is not None:
-                return led or self.mailbox.pending
+        """Block until the mailbox may have news.  False once ``deadline`` has passed."""
         if deadline is None:
             self.mailbox.signaler.wait(None)
             return True

@@ -13,8 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .leader import Leadership
-
 T = TypeVar("T")
 
 
@@ -63,16 +61,11 @@ class LoopRunner:
 
 
 class IOThread(LoopRunner):
-    """A loop in a daemon thread of its own, which application threads that block lead
-    meanwhile (see ``leader.py``)."""
-
-    #: None when the loop cannot be shared (uvloop; the gevent hub's IOThread).
-    leadership: Leadership | None = None
+    """A loop in a daemon thread of its own."""
 
     def __init__(self, name: str = "safezmq-io") -> None:
         loop = asyncio.new_event_loop()
         super().__init__(loop)
-        self.leadership = Leadership.attach(loop)
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
@@ -81,16 +74,10 @@ class IOThread(LoopRunner):
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self._thread_id = threading.get_ident()
-        leadership = self.leadership
-        if leadership is not None:
-            leadership.io_thread_starts()
         self.loop.call_soon(self._ready.set)
         try:
-            try:
-                self.loop.run_forever()
-            finally:
-                if leadership is not None:
-                    leadership.io_thread_stops()
+            self.loop.run_forever()
+        finally:
             try:
                 pending = asyncio.all_tasks(self.loop)
                 for task in pending:
@@ -99,31 +86,12 @@ class IOThread(LoopRunner):
                     self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             finally:
                 self.loop.close()
-        finally:
-            if leadership is not None:
-                leadership.io_thread_exits()
-
-    def post(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self.in_loop_thread():
-            self.loop.call_soon(fn, *args)
-            return
-        self.loop.call_soon_threadsafe(fn, *args)
-        leadership = self.leadership
-        if leadership is not None and leadership.parked:
-            leadership.posted()
 
     def in_loop_thread(self) -> bool:
-        leadership = self.leadership
-        if leadership is not None:
-            # Whoever holds the lead runs the loop: the I/O thread, or a waiting application
-            # thread (posts from its callbacks must run inline, never wait for another thread).
-            return leadership.holder == threading.get_ident()
         return threading.get_ident() == self._thread_id
 
     def stop(self) -> None:
         if self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
-            if self.leadership is not None:
-                self.leadership.wake_io_thread()
             if not self.in_loop_thread():
                 self.thread.join(5)

@@ -25,17 +25,7 @@ Command = tuple[Callable[[Any], None], Any]
 
 
 class Mailbox:
-    __slots__ = (
-        "_closed",
-        "_items",
-        "_lock",
-        "_signaled",
-        "_signaler",
-        "_waker",
-        "_waker_ident",
-        "on_post",
-        "use_fd",
-    )
+    __slots__ = ("_closed", "_items", "_lock", "_signaled", "_signaler", "on_post", "use_fd")
 
     def __init__(self, use_fd: bool = True) -> None:
         self._items: deque[Command] = deque()
@@ -52,11 +42,6 @@ class Mailbox:
         #: Called (in the posting thread) after each post: the asyncio socket uses it to wake
         #: its waiters without a file descriptor when both live on the same loop.
         self.on_post: Callable[[], None] | None = None
-        #: While a thread waits for this mailbox by leading the I/O loop (``leader.py``):
-        #: how to wake it from another thread, and which thread it is (its own posts, made
-        #: while it runs the loop, need no wake-up).
-        self._waker: Callable[[int], None] | None = None
-        self._waker_ident = 0
 
     @property
     def signaler(self) -> Signaler:
@@ -88,17 +73,6 @@ class Mailbox:
         hook = self.on_post
         if hook is not None:
             hook()
-        waker = self._waker
-        if waker is not None:
-            ident = self._waker_ident
-            if ident != threading.get_ident():
-                waker(ident)
-
-    def set_waker(self, ident: int, waker: Callable[[int], None] | None) -> None:
-        """Thread ``ident`` waits for this mailbox by leading or following the I/O loop
-        (``engine/leader.py``); ``waker(ident)`` wakes it.  ``(0, None)`` when it stops."""
-        self._waker = waker
-        self._waker_ident = ident
 
     def process(self) -> bool:
         """Run every queued command (in the socket's thread).  True if any ran."""
