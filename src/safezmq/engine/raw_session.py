@@ -79,11 +79,12 @@ class RawSession:
     def buffer_updated(self, nbytes: int) -> None:  # pragma: no cover - never asked for
         raise AssertionError("RawSession reads with recv()")
 
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: memoryview) -> None:
         pipe = self.pipe
         if pipe is None or self._lingering:
             return
-        pipe.inbound.write([data], len(data))
+        # A view of the loop's shared read buffer, valid during this call only: copy it.
+        pipe.inbound.write([bytes(data)], len(data))
         if not pipe.inbound.check_write() and self.stream is not None:
             self.stream.pause_reading()
 

@@ -105,9 +105,10 @@ _FIRST_CHUNK = 4096
 
 
 class LargeBody:
-    """The body of a large frame while it arrives, in chunks that double in size (each as
-    large as all before it), so memory follows the octets received — never the declared
-    size — and nothing is copied twice: the kernel can write straight into ``space()``."""
+    """The body of a large frame while it arrives, so that memory follows the octets received
+    -- never the declared size -- and nothing is copied twice.  Octets that arrived with other
+    data are kept in a chunk of exactly their size (``take``); the kernel writes the rest in
+    place (``space``), into chunks that double in size (each as large as all before it)."""
 
     __slots__ = ("_chunks", "_fill", "allocated", "received", "size")
 
@@ -115,7 +116,7 @@ class LargeBody:
         self.size = size
         self.received = 0
         self.allocated = 0
-        self._chunks: list[bytearray] = []
+        self._chunks: list[bytes | bytearray] = []
         self._fill = 0  # octets used in the last chunk
 
     @property
@@ -124,27 +125,39 @@ class LargeBody:
 
     def space(self) -> memoryview:
         """The free part of the current chunk (a new one is started when it is full)."""
-        if not self._chunks or self._fill == len(self._chunks[-1]):
+        chunks = self._chunks
+        if not chunks or self._fill == len(chunks[-1]):
             remaining = self.size - self.received
             chunk = bytearray(min(remaining, max(_FIRST_CHUNK, self.received)))
-            self._chunks.append(chunk)
+            chunks.append(chunk)
             self.allocated += len(chunk)
             self._fill = 0
-        return memoryview(self._chunks[-1])[self._fill :]
+        return memoryview(chunks[-1])[self._fill :]
 
     def filled(self, nbytes: int) -> None:
         self._fill += nbytes
         self.received += nbytes
 
     def take(self, data: Buffer) -> int:
-        """Copy what ``data`` holds of the body; return how many octets were used."""
+        """Copy what ``data`` holds of the body; return how many octets were used.  A run of
+        at least 4 KiB that starts a chunk becomes a chunk of exactly its size (bytes: no
+        zero-filled buffer first, and a body that is that one chunk is delivered as it is);
+        shorter runs fill the chunks ``space`` allocates."""
         view = memoryview(data)
         used = 0
         while used < len(view) and not self.complete:
-            space = self.space()
-            n = min(len(space), len(view) - used)
-            space[:n] = view[used : used + n]
-            self.filled(n)
+            n = min(len(view) - used, self.size - self.received)
+            chunks = self._chunks
+            if n >= _FIRST_CHUNK and (not chunks or self._fill == len(chunks[-1])):
+                chunks.append(bytes(view[used : used + n]))
+                self.allocated += n
+                self._fill = 0
+                self.filled(n)
+            else:
+                space = self.space()
+                n = min(len(space), n)
+                space[:n] = view[used : used + n]
+                self.filled(n)
             used += n
         return used
 
@@ -235,7 +248,12 @@ class FrameDecoder:
         if out is None:
             out = []
         self.delivered_bytes = self.delivered_messages = 0
-        if not isinstance(data, bytes):
+        if type(data) is not bytes and not (
+            isinstance(data, memoryview)
+            and data.format == "B"
+            and data.ndim == 1
+            and data.contiguous
+        ):
             data = bytes(data)
         large = self._large
         if large is not None:
@@ -252,8 +270,46 @@ class FrameDecoder:
                 return out
             data = bytes(tail)
             self._tail = bytearray()
-        self._parse(data, out)
+        if isinstance(data, memoryview):
+            self._parse_view(data, out)
+        else:
+            self._parse(data, out)
         return out
+
+    def _parse_view(self, view: memoryview, out: list[object]) -> None:
+        """Decode ``view``, a buffer that may be overwritten once ``feed`` returns (a stream's
+        shared read buffer): nothing of it is kept.  Whole large message frames at its start
+        are copied out once each, straight into the bodies delivered; the rest is copied once
+        and decoded as bytes by ``_parse``, which also raises every violation (a frame that
+        is not a valid large message frame ends the loop below unchecked)."""
+        n = len(view)
+        pos = 0
+        limits = self.limits
+        max_message = limits.max_message_size
+        unbox = self.unbox
+        while n - pos >= 9 and self.accept_messages:
+            flags = view[pos]
+            if not flags & LONG or flags & RESERVED or (flags & COMMAND and unbox is None):
+                break
+            size = _unpack_size(view, pos + 1)[0]
+            if size < LARGE_FRAME_THRESHOLD or size > MAX_FRAME_SIZE:
+                break
+            if 0 <= max_message < self._message_size + size - self.box_overhead:
+                break
+            if len(self._message) >= limits.max_message_frames:
+                break
+            start = pos + 9
+            end = start + size
+            if end > n:
+                # Received into buffers of its own from here on, grown by what arrives.
+                large = self._large = LargeBody(size)
+                large.take(view[start:])
+                self._large_flags = flags
+                return
+            self._frame(flags, bytes(view[start:end]), out)
+            pos = end
+        if pos < n:
+            self._parse(bytes(view[pos:]), out)
 
     def _parse(self, data: bytes, out: list[object]) -> None:
         n = len(data)

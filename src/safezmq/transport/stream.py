@@ -3,6 +3,9 @@
 Our own small transport rather than asyncio's, for two reasons: writes go out as one
 ``sendmsg`` of many buffers (headers and bodies, bodies never copied or joined when large), and
 reads hand the handler whole ``recv`` chunks so the protocol decodes many frames per call.
+A chunk is handed over as a view of the loop's shared read buffer, valid only during the
+``data_received`` call: the handler copies out what it keeps, once, straight into the objects
+it keeps (a 64 KiB frame is copied once between the kernel and the application, not twice).
 It knows nothing about ZMTP.
 """
 
@@ -14,7 +17,8 @@ import socket
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from itertools import islice
+from typing import Any, Protocol
 
 #: Octets asked of the kernel per read.
 READ_SIZE = 256 * 1024
@@ -27,11 +31,18 @@ JOIN_BELOW = 64 * 1024
 WRITE_HIGH = 1024 * 1024
 WRITE_LOW = 256 * 1024
 
+#: A handler's own buffer smaller than this (the end of a large frame's body) is read
+#: together with what follows it, into the shared buffer, in one ``recvmsg_into``: one system
+#: call and one turn of the loop instead of two.  Larger ones are read alone, so that octets
+#: of a body never land in the shared buffer only to be copied into the body.
+SCATTER_BELOW = 64 * 1024
+_HAS_SCATTER = hasattr(socket.socket, "recvmsg_into")
+
 _RETRY = (BlockingIOError, InterruptedError)
 
-#: One read buffer per event loop: every stream of a loop reads in the loop's thread and
-#: copies what it read out at once, so they can share it (a buffer per connection would cost
-#: READ_SIZE of memory per idle connection).
+#: One read buffer per event loop: every stream of a loop reads in the loop's thread and its
+#: handler copies what it keeps out at once, so they can share it (a buffer per connection
+#: would cost READ_SIZE of memory per idle connection).
 _READ_BUFFERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, bytearray] = (
     weakref.WeakKeyDictionary()
 )
@@ -48,7 +59,10 @@ Buffer = bytes | bytearray | memoryview
 
 
 class StreamHandler(Protocol):
-    def data_received(self, data: bytes) -> None: ...
+    # ``data`` is a memoryview of the loop's shared read buffer, which the next read of any
+    # stream of the loop overwrites: valid during the call only, so copy what you keep.
+    # (Annotated Any so that a handler may declare the type it works with.)
+    def data_received(self, data: Any) -> None: ...
 
     def get_buffer(self) -> memoryview | None: ...
 
@@ -116,16 +130,21 @@ class Stream:
     def _on_readable(self) -> None:
         handler = self.handler
         buffer = handler.get_buffer()
+        shared: bytearray | None = None
+        into_buffer = 0  # of nbytes, how many went into the handler's own buffer
         try:
             if buffer is not None:  # the handler wants these octets in a buffer of its own
-                nbytes = self.sock.recv_into(buffer)
-                data = b""
+                if len(buffer) < SCATTER_BELOW and _HAS_SCATTER:
+                    shared = _read_buffer(self.loop)
+                    nbytes = self.sock.recvmsg_into((buffer, shared))[0]
+                    into_buffer = min(nbytes, len(buffer))
+                else:
+                    nbytes = into_buffer = self.sock.recv_into(buffer)
             else:
-                # Into the loop's shared buffer, then copied out at the size that arrived:
-                # recv(READ_SIZE) would allocate (mmap) a large object on every call.
+                # Into the loop's shared buffer, handed over as a view: no copy here, and no
+                # recv(READ_SIZE), which would allocate (mmap) a large object on every call.
                 shared = _read_buffer(self.loop)
                 nbytes = self.sock.recv_into(shared)
-                data = bytes(memoryview(shared)[:nbytes])
         except _RETRY:
             return
         except OSError as exc:
@@ -138,10 +157,16 @@ class Stream:
             self._lose(None)
             return
         try:
-            if buffer is not None:
-                handler.buffer_updated(nbytes)
-            else:
-                handler.data_received(data)
+            if into_buffer:
+                handler.buffer_updated(into_buffer)
+                nbytes -= into_buffer
+                if not nbytes or self._lost or self._closing:
+                    return  # (the rest, if any, is dropped with the connection)
+            if shared is not None:
+                with memoryview(shared)[:nbytes] as data:
+                    # Released on return: a handler that kept the view by mistake gets an
+                    # error on its next use, never octets of a later read.
+                    handler.data_received(data)
         except Exception as exc:  # a bug in the handler must not kill the loop
             self._lose(exc)
             raise
@@ -180,10 +205,8 @@ class Stream:
         sock = self.sock
         while out:
             try:
-                if len(out) == 1:
-                    sent = sock.send(out[0])
-                else:
-                    sent = sock.sendmsg([out[i] for i in range(min(len(out), MAX_IOV))])
+                # (islice: a deque's items are not indexed one by one)
+                sent = sock.send(out[0]) if len(out) == 1 else sock.sendmsg(islice(out, MAX_IOV))
             except _RETRY:
                 return
             except OSError as exc:
