@@ -23,6 +23,7 @@ from .engine.iothread import IOThread, LoopRunner
 from .error import ZMQError
 from .policy import Policy
 from .protocol.limits import DEFAULT_MAX_MESSAGE_SIZE
+from .shadow import shadowed
 from .transport import inproc
 
 if TYPE_CHECKING:
@@ -423,19 +424,7 @@ class Context(AttributeOptions):
 
 def _shadowed(shadow: Context | int) -> Context:
     """The context a shadow is made of: a Context, or the ``underlying`` of a live one."""
-    if isinstance(shadow, Context):
-        return shadow
-    if isinstance(shadow, int) and not isinstance(shadow, bool):
-        target = _LIVE.get(shadow)
-        if target is not None:
-            return target
-        raise ZMQError(
-            Errno.EFAULT,
-            f"cannot shadow {shadow:#x}: it is not the `underlying` of a live safezmq context. "
-            "safezmq has no C objects, so it cannot shadow a libzmq context by address; pass a "
-            "safezmq Context (or its .underlying)",
-        )
-    raise TypeError(f"shadow must be a safezmq Context or an int, not {type(shadow).__name__}")
+    return shadowed(shadow, Context, _LIVE, "context")
 
 
 #: pyzmq's name for a context making sockets whose recv returns bytes.

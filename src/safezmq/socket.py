@@ -25,6 +25,7 @@ from .error import Again, ContextTerminated, OptionTypeError, ZMQBindError, ZMQE
 from .message import _FINISHED_TRACKER, DraftAPIError, Frame, MessageTracker, _repr_name
 from .monitor import MonitorEmitter
 from .options import ACTIONS
+from .shadow import shadowed
 
 DONTWAIT = 1
 NOBLOCK = 1
@@ -661,19 +662,7 @@ def _check_type(option: int, value: Any) -> None:
 
 def _shadowed(shadow: Socket | int) -> Socket:
     """The socket a shadow is made of: a Socket, or the ``underlying`` of a live one."""
-    if isinstance(shadow, Socket):
-        return shadow
-    if isinstance(shadow, int) and not isinstance(shadow, bool):
-        target = _LIVE.get(shadow)
-        if target is not None:
-            return target
-        raise ZMQError(
-            Errno.EFAULT,
-            f"cannot shadow {shadow:#x}: it is not the `underlying` of a live safezmq socket. "
-            "safezmq has no C objects, so it cannot shadow a libzmq socket by address; pass a "
-            "safezmq Socket (or its .underlying)",
-        )
-    raise TypeError(f"shadow must be a safezmq Socket or an int, not {type(shadow).__name__}")
+    return shadowed(shadow, Socket, _LIVE, "socket")
 
 
 #: pyzmq's name for a socket whose recv returns bytes (``Socket[bytes]``).
