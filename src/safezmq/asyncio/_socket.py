@@ -236,7 +236,23 @@ class Socket(_SyncSocket):
             self._serve_send()
 
     def _serve_recv(self) -> None:
-        waiters = self._recv_waiters
+        self._serve(self._recv_waiters, self._attempt_recv)
+
+    def _serve_send(self) -> None:
+        self._serve(self._send_waiters, self._attempt_send)
+
+    def _attempt_recv(self, waiter: _Waiter) -> Any:
+        return self._recv_now(waiter.kind, waiter.copy, waiter.track)
+
+    def _attempt_send(self, waiter: _Waiter) -> Any:
+        assert waiter.msg is not None
+        self._send_message(waiter.msg, DONTWAIT)
+        return _done_tracker() if waiter.track else None
+
+    def _serve(self, waiters: _Waiters, attempt: Callable[[_Waiter], Any]) -> None:
+        """Finish the waiters at the head of ``waiters``, in order, while they can be: a poll
+        when its events are there, a receive or send when ``attempt`` does not raise Again.
+        An error fails that waiter only."""
         while waiters:
             waiter = waiters[0]
             future = waiter.future
@@ -250,7 +266,7 @@ class Socket(_SyncSocket):
                 result: Any = events
             else:
                 try:
-                    result = self._recv_now(waiter.kind, waiter.copy, waiter.track)
+                    result = attempt(waiter)
                 except Again:
                     return
                 except Exception as exc:
@@ -261,35 +277,6 @@ class Socket(_SyncSocket):
             waiters.popleft()
             self._stop_timer(waiter)
             _finish(future, result, waiter.load)
-
-    def _serve_send(self) -> None:
-        waiters = self._send_waiters
-        while waiters:
-            waiter = waiters[0]
-            future = waiter.future
-            if future.done():
-                waiters.popleft()
-                continue
-            if waiter.kind == _POLL:
-                events = self._events() & waiter.flags
-                if not events:
-                    return
-                result: Any = events
-            else:
-                assert waiter.msg is not None
-                try:
-                    self._send_message(waiter.msg, DONTWAIT)
-                except Again:
-                    return
-                except Exception as exc:
-                    waiters.popleft()
-                    self._stop_timer(waiter)
-                    future.set_exception(exc)
-                    continue
-                result = _done_tracker() if waiter.track else None
-            waiters.popleft()
-            self._stop_timer(waiter)
-            future.set_result(result)
 
     @staticmethod
     def _stop_timer(waiter: _Waiter) -> None:
