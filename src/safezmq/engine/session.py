@@ -26,6 +26,7 @@ from ..protocol import (
     Subscribe,
     ZapRequestNeeded,
 )
+from ..protocol.connection import SharedEncoding
 from ..protocol.events import Cancel
 from ..protocol.metadata import Metadata
 from ..transport.stream import Stream
@@ -66,6 +67,8 @@ class Session:
     ) -> None:
         self.engine = engine
         self.loop: asyncio.AbstractEventLoop = engine.loop
+        #: Shared with the socket's other sessions when they all send the same messages (PUB).
+        self._shared_encoding: SharedEncoding | None = getattr(engine, "shared_encoding", None)
         self.options = options
         self.endpoint = endpoint
         self.peer_address = peer_address
@@ -326,7 +329,8 @@ class Session:
         tracked: list[TrackedMessage] = []
         index, count = 0, len(batch)
         while index < count:
-            index = conn.send_messages(batch, index)  # plain messages, up to a special one
+            # plain messages, up to a special one
+            index = conn.send_messages(batch, index, self._shared_encoding)
             if index == count:
                 break
             msg = batch[index]

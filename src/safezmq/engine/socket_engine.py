@@ -26,6 +26,7 @@ from ..protocol import (
     PlainClient,
     PlainServer,
 )
+from ..protocol.connection import SharedEncoding
 from ..protocol.curve import ServerKeys
 from ..protocol.secret import Secret
 from ..protocol.zap import ZapRequest
@@ -84,6 +85,11 @@ class SocketEngine:
         #: The CURVE server keys beyond CURVE_SECRETKEY during a rotation (safezmq.auth.rotation).
         self.server_keys = ServerKeys(clock=time.time)
         self._keyring_timer = self.loop.call_later(COOKIE_KEY_PERIOD, self._rotate_cookie_key)
+        #: A PUB/XPUB sends the same messages to every subscriber: its NULL/PLAIN sessions
+        #: encode each batch once between them (protocol/connection.py, SharedEncoding).
+        self.shared_encoding: SharedEncoding | None = (
+            SharedEncoding() if socket.socket_type_name in (b"PUB", b"XPUB") else None
+        )
 
     # -- what sessions need -------------------------------------------------------------------
 

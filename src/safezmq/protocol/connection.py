@@ -17,6 +17,7 @@ protocol lets us explain).  The connection's states and the moves between them a
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,6 +83,115 @@ _HANDSHAKE_COMMANDS = frozenset({b"HELLO", b"WELCOME", b"INITIATE", b"READY"})
 
 #: The request id of our (single) ZAP request.
 _ZAP_REQUEST_ID = b"1"
+
+
+class SharedEncoding:
+    """The wire form of the batches of messages that a socket's NULL/PLAIN connections encoded
+    last, offered to the socket's other connections.
+
+    A PUB or XPUB puts the *same* message objects into every subscriber's pipe, so its sessions
+    pull the same messages in batches that overlap.  The first session to encode a message keeps
+    the bytes here; the others find their batch (or runs of it) here, by the identity of the
+    message objects, and reuse those bytes: a message is encoded once, not once per subscriber.
+    Only batches of single small ``bytes`` frames (what ``encode_single_frame_messages`` takes)
+    are kept, so tracked and zero-copy messages never are.  What is kept is bounded by
+    ``MAX_BYTES`` of wire (the newest batch is kept whatever its size); a kept message object
+    cannot be freed and its id reused while it is kept.  CURVE connections never use it (each
+    seals with its own keys).  Used from one thread (the socket's I/O loop)."""
+
+    __slots__ = ("_chunks", "_kept", "encoded", "reused")
+
+    #: Octets of encoded wire kept for the connections that lag behind.
+    MAX_BYTES = 4 << 20
+
+    def __init__(self) -> None:
+        self._chunks: list[_Chunk] = []  # oldest first
+        self._kept = 0
+        #: Messages encoded, and messages whose encoding was reused (for tests and profiling).
+        self.encoded = 0
+        self.reused = 0
+
+    def encode(self, messages: Sequence[Any]) -> list[Buffer] | None:
+        """The buffers that put ``messages`` on the wire, reusing what is kept; None if they
+        are not all single small ``bytes`` frames (the caller encodes them itself)."""
+        out: list[Buffer] = []
+        count = len(messages)
+        pos = 0
+        while pos < count:
+            found = self._find(messages[pos])
+            if found is None:
+                wire = self._encode_and_keep(messages[pos:] if pos else messages)
+                if wire is None:
+                    return None
+                out.append(wire)
+                break
+            chunk, start = found
+            kept = chunk.messages
+            common = min(len(kept) - start, count - pos)
+            if not all(map(operator.is_, kept[start : start + common], messages[pos:])):
+                # A run shorter than the kept one: a differently filtered pipe.  Rare: encode.
+                wire = self._encode_and_keep(messages[pos:])
+                if wire is None:
+                    return None
+                out.append(wire)
+                break
+            out.append(chunk.view(start, start + common))
+            self.reused += common
+            pos += common
+        return out
+
+    def _find(self, msg: Any) -> tuple[_Chunk, int] | None:
+        key = id(msg)
+        for chunk in reversed(self._chunks):
+            index = chunk.index.get(key)
+            if index is not None:
+                return chunk, index
+        return None
+
+    def _encode_and_keep(self, messages: Sequence[Any]) -> bytes | None:
+        wire = encode_single_frame_messages(messages)
+        if wire is None:
+            return None
+        self.encoded += len(messages)
+        chunks = self._chunks
+        chunks.append(_Chunk(list(messages), wire))
+        self._kept += len(wire)
+        while self._kept > self.MAX_BYTES and len(chunks) > 1:
+            self._kept -= len(chunks.pop(0).wire)
+        return wire
+
+
+class _Chunk:
+    """One encoded batch: its messages, where each is in it (by object id), and its wire."""
+
+    __slots__ = ("_offsets", "index", "messages", "wire")
+
+    def __init__(self, messages: list[Any], wire: bytes) -> None:
+        self.messages = messages  # holds the objects, so their ids stay theirs
+        self.wire = wire
+        self.index: dict[int, int] = dict(zip(map(id, messages), range(len(messages)), strict=True))
+        self._offsets: list[int] | None = None
+
+    def view(self, start: int, stop: int) -> Buffer:
+        """The wire of ``messages[start:stop]``, without a copy."""
+        if start == 0 and stop == len(self.messages):
+            return self.wire
+        offsets = self._offsets
+        if offsets is None:
+            offsets = self._offsets = _wire_offsets(self.messages)
+        return memoryview(self.wire)[offsets[start] : offsets[stop]]
+
+
+def _wire_offsets(messages: list[Any]) -> list[int]:
+    """Where each message of a batch of single-frame messages starts in its wire form, and
+    where the last ends: a short frame's header is 2 octets, a long one's 9."""
+    offsets = [0]
+    at = 0
+    for (body,) in messages:
+        size = len(body)
+        at += size + (2 if size < 256 else 9)
+        offsets.append(at)
+    return offsets
 
 
 class Connection:
@@ -358,14 +468,24 @@ class Connection:
             boxed = codec.box(MORE if i < last else 0, frame)
             self._out += (frame_header(len(boxed)), boxed)
 
-    def send_messages(self, messages: Sequence[Any], start: int = 0) -> int:
+    def send_messages(
+        self, messages: Sequence[Any], start: int = 0, shared: SharedEncoding | None = None
+    ) -> int:
         """Queue ``messages[start:]`` up to the first that is not a plain ``list`` (a special
         kind the caller handles itself); return its index, or ``len(messages)``.  The hot path
-        of a session: one call per batch rather than one per message."""
+        of a session: one call per batch rather than one per message.  ``shared``, when given,
+        lets connections that send the same messages (a PUB's) encode them once between them;
+        a CURVE connection ignores it."""
         if self.state is not State.TRAFFIC:
             raise ZMQError(Errno.EFSM, f"cannot send a message in state {self.state.value}")
         count = len(messages)
-        if self._codec is not None:
+        codec = self._codec
+        if codec is not None:
+            if start == 0 and count > 8:
+                sealed = codec.box_messages(messages)
+                if sealed is not None:  # every message one small frame: sealed in one buffer
+                    self._out.append(sealed)
+                    return count
             for index in range(start, count):
                 frames = messages[index]
                 if type(frames) is not list:
@@ -374,10 +494,16 @@ class Connection:
             return count
         out = self._out
         if start == 0 and count > 8:
-            wire = encode_single_frame_messages(messages)
-            if wire is not None:  # every message one small frame: encoded in one buffer
-                out.append(wire)
-                return count
+            if shared is not None:
+                wires = shared.encode(messages)
+                if wires is not None:  # every message one small frame, encoded once per socket
+                    out += wires
+                    return count
+            else:
+                wire = encode_single_frame_messages(messages)
+                if wire is not None:  # every message one small frame: encoded in one buffer
+                    out.append(wire)
+                    return count
         append = out.append
         short = SHORT_HEADERS
         for index in range(start, count):

@@ -9,8 +9,8 @@ authentication decision stops in the ``ZAP`` phase until the connection hands it
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from ..constants import ProtocolErrorCode
 from .commands import ERROR, parse_command, parse_error
@@ -35,6 +35,11 @@ class TrafficCodec:
 
     def box(self, flags: int, body: Buffer) -> Buffer:
         raise NotImplementedError
+
+    def box_messages(self, messages: Sequence[Any]) -> Buffer | None:
+        """The wire form (frame headers included) of a batch of messages sealed together, or
+        None when this codec or these messages need ``box`` frame by frame."""
+        return None
 
     def unbox(self, body: Buffer) -> tuple[int, Buffer]:
         raise NotImplementedError
