@@ -324,7 +324,7 @@ def test_scan_libzmq_curve_server_without_zap_accepts_any_key(
     port = server.bind_to_random_port("tcp://127.0.0.1")
     endpoint = f"tcp://127.0.0.1:{port}"
 
-    code, report, _ = scan(endpoint, "--curve-serverkey", public.decode())
+    code, report, _ = scan(endpoint, f"--curve-serverkey={public.decode()}")
     assert code == 1
     assert report["mechanism"] == "CURVE"
     assert report["as_server"] is False  # libzmq never sets it
@@ -337,7 +337,7 @@ def test_scan_libzmq_curve_server_without_zap_accepts_any_key(
     assert report["zmtp_1_0"]["status"] == "refused"  # type: ignore[index]
     assert any("accepts any client key" in f["what"] for f in report["findings"])  # type: ignore[attr-defined]
 
-    text = run("scan", endpoint, "--curve-serverkey", public.decode(), "--timeout", SCAN_TIMEOUT)
+    text = run("scan", endpoint, f"--curve-serverkey={public.decode()}", "--timeout", SCAN_TIMEOUT)
     assert text.returncode == 1
     assert re.search(r"(?m)^  client auth +ACCEPTED: accepts any client key", text.stdout)
     assert "mechanism CURVE" in text.stdout
@@ -363,7 +363,7 @@ def test_scan_safezmq_server_with_defaults_is_clean(tmp_path: Path) -> None:
         server.curve_secretkey = secret
         server.bind("tcp://127.0.0.1:*")
         endpoint = server.last_endpoint.decode()
-        code, report, _ = scan(endpoint, "--curve-serverkey", public.decode())
+        code, report, _ = scan(endpoint, f"--curve-serverkey={public.decode()}")
         assert report["findings"] == [], report["findings"]
         assert code == 0
         assert report["weak"] is False
@@ -377,7 +377,7 @@ def test_scan_safezmq_server_with_defaults_is_clean(tmp_path: Path) -> None:
         assert report["zmtp_1_0"]["status"] == "refused"  # type: ignore[index]
         assert report["metadata"] == {}
         text = run(
-            "scan", endpoint, "--curve-serverkey", public.decode(), "--timeout", SCAN_TIMEOUT
+            "scan", endpoint, f"--curve-serverkey={public.decode()}", "--timeout", SCAN_TIMEOUT
         )
         assert text.returncode == 0
         assert "verdict: nothing weak found" in text.stdout

@@ -115,10 +115,11 @@ def test_keys_revoke_moves_the_certificate_and_signs_the_list(
     first = load_revocation_list(crl, verify_file)
     assert first.keys == {alice}
     # By public key this time; the list keeps alice and gains bob, with a higher sequence.
+    # ("--" first: a Z85 key may begin with "-", which argparse would take for an option.)
     code, _, err = run(
         capsys,
-        "keys", "revoke", "--dir", str(directory), bob.decode(),
-        "--list", str(crl), "--signing-key", signing_file,
+        "keys", "revoke", "--dir", str(directory),
+        "--list", str(crl), "--signing-key", signing_file, "--", bob.decode(),
     )  # fmt: skip
     assert code == 0, err
     second = load_revocation_list(crl, verify_file)
