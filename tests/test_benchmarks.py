@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from safezmq.bench.run import GOALS
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The installed runner (``safezmq bench`` runs the same).
 RUN = [sys.executable, "-m", "safezmq.bench"]
@@ -120,7 +122,7 @@ def table_rows(stdout: str, impls: list[str]) -> list[list[str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("case "))
     header = [cell.strip() for cell in lines[start].split("|")]
-    assert header == ["case", *impls] + (["ratio"] if len(impls) == 2 else [])
+    assert header == ["case", *impls] + (["ratio", "goal", "met"] if len(impls) == 2 else [])
     rows = [[cell.strip() for cell in line.split("|")] for line in lines[start + 2 :] if line]
     for row in rows:
         assert len(row) == len(header), row
@@ -130,7 +132,14 @@ def table_rows(stdout: str, impls: list[str]) -> list[list[str]]:
             for number in match.groups():
                 positive(number)
         if len(impls) == 2:
-            positive(row[-1])  # the ratio
+            ratio, goal, met = row[-3:]
+            positive(ratio)
+            if goal == "-":
+                assert met == "-", row
+            else:
+                # The goal column states the target, and "met" follows from the ratio.
+                target = float(goal.removeprefix(">= "))
+                assert met == ("met" if float(ratio) >= target else "missed"), row
     return rows
 
 
@@ -179,6 +188,9 @@ def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> Non
                 assert run["events"]["succeeded"] == run["handshakes"] > 0, (impl, run)
 
     if len(impls) == 2:
+        # Every goal of the release has its row, in the table and in the JSON.
+        assert len([row for row in rows if row[-2] != "-"]) == len(GOALS)
+        assert sum(len(goals) for goals in document["goals"].values()) == len(GOALS)
         assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         assert f"chart of {len(EXPECTED_ROWS)} ratios written" in stderr
 

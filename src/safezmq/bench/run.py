@@ -105,6 +105,34 @@ QUICK_CONNECTIONS, QUICK_HANDSHAKES = 200, 50
 CONN_TIMEOUT_S = 60.0
 
 
+#: The goal of each row, as a ratio (higher is better), keyed by (case name, result key): the
+#: targets the project set itself for this release (see docs/performance.md).  "keep" goals
+#: are floors for what is already met.
+GOALS: dict[tuple[str, str], float] = {
+    ("thr-64", "msgs_per_s"): 0.8,
+    ("thr-1k", "msgs_per_s"): 0.9,
+    ("thr-64k", "msgs_per_s"): 1.0,
+    ("thr-1m", "msgs_per_s"): 1.0,
+    ("lat-reqrep", "median_us"): 1.0,
+    ("curve-64", "msgs_per_s"): 0.5,
+    ("curve-1m", "msgs_per_s"): 1.0,
+    ("asyncio-64", "msgs_per_s"): 4.0,
+    ("asyncio-64k", "msgs_per_s"): 1.5,
+    ("fanout-64", "msgs_per_s"): 0.6,
+    ("conn-curve", "handshakes_per_s"): 1.0,
+    ("conn-idle", "bytes_per_conn"): 3.0,
+}
+
+
+def goal_cells(case: Case, key: str, value: float | None) -> list[str]:
+    """The goal and met/missed columns of one row ("" when the row has no goal)."""
+    goal = GOALS.get((case.name, key))
+    if goal is None:
+        return ["-", "-"]
+    met = "-" if value is None else ("met" if value >= goal else "missed")
+    return [f">= {goal:g}", met]
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -486,6 +514,7 @@ def table_rows(
             if len(impls) == 2:
                 value = ratio(case, key, per_impl)
                 row.append("-" if value is None else f"{value:.3f}")
+                row += goal_cells(case, key, value)
             rows.append(row)
     return rows
 
@@ -791,7 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = {c.name: {i: summarise(c, outcomes[c.name][i]) for i in impls} for c in cases}
     header = ["case", *impls]
     if len(impls) == 2:
-        header.append("ratio")
+        header += ["ratio", "goal", "met"]
     print(machine_line(machine))
     note = f"median of {args.repeat} run(s) per cell"
     if args.quick:
@@ -912,6 +941,12 @@ def main(argv: list[str] | None = None) -> int:
             "results": summaries,
             "ratios": {
                 c.name: {key: ratio(c, key, summaries[c.name]) for _, key in metrics(c)}
+                for c in cases
+            },
+            "goals": {
+                c.name: {
+                    key: GOALS[(c.name, key)] for _, key in metrics(c) if (c.name, key) in GOALS
+                }
                 for c in cases
             },
         }
