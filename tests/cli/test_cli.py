@@ -709,9 +709,11 @@ def test_bench_prints_the_table_and_draws_the_chart(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("machine: ")
     header = next(line for line in lines if line.startswith("case "))
-    assert [cell.strip() for cell in header.split("|")] == ["case", "safezmq", "pyzmq", "ratio"]
+    columns = ["case", "safezmq", "pyzmq", "ratio", "goal", "met"]
+    assert [cell.strip() for cell in header.split("|")] == columns
     row = next(line for line in lines if line.startswith("throughput 1 KiB"))
-    assert re.search(r"msg/s .* \| +\d+\.\d{3}$", row), row  # both measured, and a ratio
+    # both measured, a ratio, the goal and whether the ratio meets it
+    assert re.search(r"msg/s .* \| +\d+\.\d{3} \| >= 0\.9 \| +(met|missed)$", row), row
     assert "[1/1] thr-1k" in result.stderr  # run.py's progress, shown with --progress
     assert "chart of 1 ratios written" in result.stderr
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
