@@ -213,14 +213,19 @@ class Stream:
                 self._lose(exc)
                 return
             self._out_bytes -= sent
-            while sent:
+            # Drop what went out.  An empty buffer (the body of an empty frame) goes with what
+            # precedes it: left alone at the head, send() would return 0 for it for ever and
+            # the loop would spin (a large frame then an empty one used to hang the I/O thread).
+            while out:
                 head = out[0]
-                if sent >= len(head):
-                    sent -= len(head)
+                size = len(head)
+                if sent >= size:
+                    sent -= size
                     out.popleft()
                 else:
-                    out[0] = memoryview(head)[sent:]
-                    sent = 0
+                    if sent:
+                        out[0] = memoryview(head)[sent:]
+                    break
 
     def when_flushed(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once everything written so far has left our buffers."""
