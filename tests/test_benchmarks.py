@@ -8,6 +8,11 @@ ratios (matplotlib is in the test extra).  ``--uvloop`` must run the asyncio cas
 safezmq's I/O thread) on uvloop (also in the test extra); without uvloop, it must say how to
 install it.
 
+The table gives each goal of the release its goal and a met/missed mark, the JSON records the
+machine (with the date and whether Python runs free-threaded) and every row's values per
+repetition, and the throughput workers time a window of a stream after a warm-up
+(tests/bench/ checks the bookkeeping and the report without running anything).
+
 It checks that the benchmarks work, not how fast anything is: no timing assertion here.
 """
 
@@ -20,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from safezmq.bench.run import GOALS
+from safezmq.bench.run import GOALS, QUICK_WARMUP_COUNT, quick_count
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The installed runner (``safezmq bench`` runs the same).
@@ -110,6 +115,11 @@ def run_quick(tmp_path: Path, impls: list[str], *options: str) -> tuple[str, str
 
     document = json.loads(results.read_text())
     assert set(document["implementations"]) >= set(impls)
+    machine = document["machine"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d UTC", machine["date"]), machine
+    assert isinstance(machine["free_threaded"], bool)
+    assert f"({machine['python_build']})" in lines[0]
+    assert machine["cores"] >= 1 and machine["cpu"]
     for case, per_impl in document["results"].items():
         for impl in impls:
             assert per_impl[impl]["status"] == "ok", (case, impl, per_impl[impl])
@@ -123,7 +133,8 @@ def table_rows(stdout: str, impls: list[str]) -> list[list[str]]:
     start = next(i for i, line in enumerate(lines) if line.startswith("case "))
     header = [cell.strip() for cell in lines[start].split("|")]
     assert header == ["case", *impls] + (["ratio", "goal", "met"] if len(impls) == 2 else [])
-    rows = [[cell.strip() for cell in line.split("|")] for line in lines[start + 2 :] if line]
+    end = next((i for i in range(start, len(lines)) if not lines[i]), len(lines))
+    rows = [[cell.strip() for cell in line.split("|")] for line in lines[start + 2 : end]]
     for row in rows:
         assert len(row) == len(header), row
         for cell in row[1 : 1 + len(impls)]:
@@ -137,9 +148,13 @@ def table_rows(stdout: str, impls: list[str]) -> list[list[str]]:
             if goal == "-":
                 assert met == "-", row
             else:
-                # The goal column states the target, and "met" follows from the ratio.
+                # The goal column states the target, and "met" follows from the ratio (the
+                # exact one: the table rounds it to 3 decimals, so 0.9996 shows as 1.000).
                 target = float(goal.removeprefix(">= "))
-                assert met == ("met" if float(ratio) >= target else "missed"), row
+                if abs(float(ratio) - target) >= 0.0005:
+                    assert met == ("met" if float(ratio) >= target else "missed"), row
+                else:
+                    assert met in ("met", "missed"), row
     return rows
 
 
@@ -187,10 +202,34 @@ def test_quick_run_prints_a_table_for_each_implementation(tmp_path: Path) -> Non
                 run = per_impl[impl]["runs"][0]
                 assert run["events"]["succeeded"] == run["handshakes"] > 0, (impl, run)
 
+    # The JSON's rows are the table's, with every repetition's values and the goals.
+    assert [row["label"] for row in document["rows"]] == EXPECTED_ROWS
+    for json_row, table_row in zip(document["rows"], rows, strict=True):
+        for impl in impls:
+            assert len(json_row["values"][impl]) == 1, json_row
+            assert json_row["quoted"][impl] == json_row["values"][impl][0], json_row
+        if len(impls) == 2:
+            assert f"{json_row['ratio']:.3f}" == table_row[-3], (json_row, table_row)
+            goal = GOALS.get((json_row["case"], json_row["key"]))
+            assert json_row["goal"] == goal
+            met = "-" if goal is None else ("met" if json_row["met"] else "missed")
+            assert table_row[-1] == met, (json_row, table_row)
+
+    # Throughput cases time a window of a stream, after a warm-up (quick: both short).
+    for case in [c for c in document["results"] if c.startswith(("thr-", "curve-", "asyncio-"))]:
+        size = document["results"][case]["safezmq"]["runs"][0]["size"]
+        for impl in impls:
+            run = document["results"][case][impl]["runs"][0]
+            assert run["count"] == quick_count(size), (case, impl, run)
+            assert run["warmup"]["count"] >= QUICK_WARMUP_COUNT, (case, impl, run)
+            assert run["drained"] >= 0 and all(rate > 0 for rate in run["slices"]), run
+
     if len(impls) == 2:
         # Every goal of the release has its row, in the table and in the JSON.
         assert len([row for row in rows if row[-2] != "-"]) == len(GOALS)
         assert sum(len(goals) for goals in document["goals"].values()) == len(GOALS)
+        met = len([row for row in rows if row[-1] == "met"])
+        assert f"\ngoals met: {met} of {len(GOALS)}" in stdout
         assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         assert f"chart of {len(EXPECTED_ROWS)} ratios written" in stderr
 

@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import sys
+import sysconfig
 import warnings
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -150,21 +151,31 @@ def start_authenticator(zmq: ModuleType, ctx: Any) -> Any:
     return auth
 
 
-def impl_info(name: str, zmq: ModuleType) -> dict[str, Any]:
-    """Versions of the implementation under test, for the results."""
-    if name == "pyzmq":
-        return {
-            "impl": name,
-            "version": str(zmq.pyzmq_version()),
-            "libzmq": str(zmq.zmq_version()),
-            "module": str(getattr(zmq, "__file__", "")),
-        }
+def free_threading() -> dict[str, bool]:
+    """``build``: this interpreter is a free-threaded build (3.13t, 3.14t ...); ``gil_enabled``:
+    its GIL is enabled now.  A free-threaded build runs without the GIL
+    (``sys._is_gil_enabled()`` is False) until it imports an extension module that does not
+    declare itself safe without one: then it enables the GIL (unless PYTHON_GIL=0)."""
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
     return {
+        "build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled": True if is_gil_enabled is None else bool(is_gil_enabled()),
+    }
+
+
+def impl_info(name: str, zmq: ModuleType) -> dict[str, Any]:
+    """Versions of the implementation under test, for the results, and whether the GIL is
+    enabled once it is imported (see free_threading)."""
+    info: dict[str, Any] = {
         "impl": name,
         "version": str(getattr(zmq, "__version__", "?")),
         "libzmq": None,
         "module": str(getattr(zmq, "__file__", "")),
+        "gil_enabled": free_threading()["gil_enabled"],
     }
+    if name == "pyzmq":
+        info.update(version=str(zmq.pyzmq_version()), libzmq=str(zmq.zmq_version()))
+    return info
 
 
 def parse_size(text: str) -> int:

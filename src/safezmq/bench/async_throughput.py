@@ -2,13 +2,16 @@
 
 The implementation's asyncio API (``safezmq.asyncio`` or pyzmq's ``zmq.asyncio``): a PULL socket
 binds on 127.0.0.1, a PUSH socket of the same context connects to it, and two tasks on one event
-loop move COUNT messages of SIZE bytes -- the sender awaiting every ``send()``, the receiver every
-``recv()``.  As throughput.py, the receiver starts the clock at the first message and stops it
-at the last, checks every message's size, and reports messages/s and MB/s (1 MB = 10**6 bytes)
-over the COUNT-1 messages in between; without ``--count`` a pilot run chooses the count that
-takes about ``--duration`` seconds.  The sockets have LINGER=0 and no RCVTIMEO/SNDTIMEO (pyzmq's
-asyncio sockets would arm a loop timer for every recv); a watchdog task fails a run in which
-nothing is sent or received for ``--timeout`` seconds.
+loop stream messages of SIZE bytes -- the sender awaiting every ``send()``, the receiver every
+``recv()``.  As in throughput.py, the receiver checks every message's size, warms up
+(``--warmup`` seconds and ``--warmup-count`` messages), times a window (at least ``--duration``
+seconds and ``--window-count`` messages, or exactly ``--count``), then stops the sender and
+drains the queues up to its end marker: the sender is still sending when the window ends, so
+no tail of queued messages, received with the sender idle, counts.  It reports messages/s and
+MB/s (1 MB = 10**6 bytes) over the window, and the rate in each tenth of it.  The sockets
+have LINGER=0 and no RCVTIMEO/SNDTIMEO (pyzmq's asyncio sockets would arm a loop timer for
+every recv); a watchdog task fails a run in which nothing is sent or received for
+``--timeout`` seconds.
 
 ``--io`` is where the sockets are made:
 
@@ -97,43 +100,93 @@ class Progress:
         return f"{self.sent:,} messages sent, {self.received:,} received"
 
 
+class Window:
+    """What the receiver times: the warm-up's and the window's (seconds, messages) marks, and
+    how many messages it drained after the window (see throughput.measure)."""
+
+    __slots__ = ("drained", "marks", "warmup")
+
+    def __init__(self) -> None:
+        self.warmup: list[tuple[float, int]] = [(0.0, 0)]
+        self.marks: list[tuple[float, int]] = [(0.0, 0)]
+        self.drained = 0
+
+
 async def transfer(
-    zmq: ModuleType, pair: Pair, size: int, count: int, copy: bool, timeout_s: float
-) -> float:
-    """Send ``count`` messages from one task, receive them in another; seconds first to last.
+    zmq: ModuleType, pair: Pair, size: int, copy: bool, timeout_s: float, plan: throughput.Plan
+) -> Window:
+    """Stream messages from one task to another; the receiver warms up, times a window, then
+    stops the sender and drains up to its end marker, as throughput.py's processes do.
 
     A third task, the watchdog, fails the run when nothing is sent or received for
     ``timeout_s`` seconds (FIRST_MESSAGE_TIMEOUT_S before the first message).
     """
     data = bytes(size)
+    marker = throughput.end_marker(size)
+    chunk = throughput.chunk_for(size)
     progress = Progress()
+    window = Window()
+    stop = False
 
     async def send_all() -> None:
         send = pair.push.send
+        messages = range(chunk)
         try:
-            for i in range(1, count + 1):
-                await send(data, 0, copy)
-                progress.sent = i
+            while not stop:
+                for _ in messages:
+                    await send(data, 0, copy)
+                progress.sent += chunk
+            await send(marker, 0, copy)
         except zmq.ZMQError as exc:
             raise common.BenchmarkError(f"send failed ({exc}); {progress}") from None
 
-    async def receive_all() -> float:
+    last: Any = None  # the last message, kept until the next has arrived (see throughput.py)
+
+    async def receive(n: int) -> None:
+        nonlocal last
+        recv = pair.pull.recv
+        msg = last
+        for _ in range(n):
+            msg = await recv(0, copy)
+            if len(msg) != size:
+                raise common.BenchmarkError(f"message of {len(msg)} bytes, expected {size}")
+        last = msg
+        progress.received += n
+
+    async def until(seconds: float, count: int, exact: bool) -> list[tuple[float, int]]:
+        # (the loop of throughput.Receiver.until, awaiting)
+        received = 0
+        elapsed = 0.0
+        start = time.perf_counter()
+        marks = [(0.0, 0)]
+        while received < count if exact else (elapsed < seconds or received < count):
+            n = min(chunk, count - received) if exact else chunk
+            await receive(n)
+            received += n
+            elapsed = time.perf_counter() - start
+            marks.append((elapsed, received))
+        return marks
+
+    async def receive_all() -> None:
+        nonlocal stop
         recv = pair.pull.recv
         try:
-            msg = await recv(0, copy)
-            start = time.perf_counter()
-            for i in range(1, count):
+            await receive(1)
+            window.warmup = await until(plan.warmup_s, plan.warmup_count, False)
+            if plan.count is None:
+                window.marks = await until(plan.duration_s, plan.window_count, False)
+            else:
+                window.marks = await until(0.0, plan.count, True)
+            stop = True
+            while True:
+                msg = await recv(0, copy)
+                if len(msg) == len(marker):
+                    break
                 if len(msg) != size:
                     raise common.BenchmarkError(f"message of {len(msg)} bytes, expected {size}")
-                progress.received = i
-                msg = await recv(0, copy)
-            elapsed = time.perf_counter() - start
+                window.drained += 1
         except zmq.ZMQError as exc:
             raise common.BenchmarkError(f"receive failed ({exc}); {progress}") from None
-        if len(msg) != size:
-            raise common.BenchmarkError(f"message of {len(msg)} bytes, expected {size}")
-        progress.received = count
-        return elapsed
 
     async def watchdog() -> None:
         seen = (0, 0)
@@ -142,9 +195,7 @@ async def transfer(
             await asyncio.sleep(wait)
             now = (progress.sent, progress.received)
             if now == seen:
-                raise common.BenchmarkError(
-                    f"no progress for {wait:g} s: {progress} of {count:,} (hung?)"
-                )
+                raise common.BenchmarkError(f"no progress for {wait:g} s: {progress} (hung?)")
             seen, wait = now, timeout_s
 
     sender = asyncio.ensure_future(send_all())
@@ -160,19 +211,19 @@ async def transfer(
                 error = task.exception() if task.done() else None
                 if error is not None:
                     raise error
-        return receiver.result()
+        return window
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def run_loop(main: Coroutine[Any, Any, float]) -> tuple[float, str]:
+def run_loop(main: Coroutine[Any, Any, Window]) -> tuple[Window, str]:
     """Run ``main`` on a fresh event loop (uvloop's if use_uvloop() was called): its result
     and the loop's class."""
     loop_class = ""
 
-    async def wrapped() -> float:
+    async def wrapped() -> Window:
         nonlocal loop_class
         loop = asyncio.get_running_loop()
         loop_class = f"{type(loop).__module__}.{type(loop).__qualname__}"
@@ -185,40 +236,42 @@ def measure(
     zmq: ModuleType,
     zaio: ModuleType,
     size: int,
-    count: int,
     copy: bool,
     timeout_s: float,
     io: str,
+    plan: throughput.Plan,
 ) -> dict[str, Any]:
-    """One run: open the pair (in the loop or before it), move ``count`` messages, close."""
-    if count < 2:
-        raise common.BenchmarkError("count must be at least 2 (the clock starts at the first)")
+    """One run: open the pair (in the loop or before it), stream, time the window, close."""
     threads = 0
     if io == "thread":
         pair = Pair(zmq, zaio)
         threads = pair.io_threads
         try:
-            elapsed, loop_class = run_loop(transfer(zmq, pair, size, count, copy, timeout_s))
+            window, loop_class = run_loop(transfer(zmq, pair, size, copy, timeout_s, plan))
         finally:
             pair.close()
     else:
 
-        async def in_loop() -> float:
+        async def in_loop() -> Window:
             nonlocal threads
             pair = Pair(zmq, zaio)
             threads = pair.io_threads
             try:
-                return await transfer(zmq, pair, size, count, copy, timeout_s)
+                return await transfer(zmq, pair, size, copy, timeout_s, plan)
             finally:
                 pair.close()
 
-        elapsed, loop_class = run_loop(in_loop())
-    msgs_per_s = (count - 1) / elapsed if elapsed > 0 else float("inf")
+        window, loop_class = run_loop(in_loop())
+    elapsed, received = window.marks[-1]
+    msgs_per_s = received / elapsed if elapsed > 0 else float("inf")
     return {
-        "count": count,
+        "count": received,
         "elapsed_s": elapsed,
         "msgs_per_s": msgs_per_s,
         "mb_per_s": msgs_per_s * size / 1e6,
+        "slices": throughput.slice_rates(window.marks, throughput.SLICES),
+        "warmup": {"count": window.warmup[-1][1] + 1, "elapsed_s": window.warmup[-1][0]},
+        "drained": window.drained,
         "loop_class": loop_class,
         "io_threads": threads,
     }
@@ -228,10 +281,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--impl", choices=common.IMPLS, default="safezmq")
     parser.add_argument("--size", type=common.parse_size, default=64, help="bytes (64, 64k)")
-    parser.add_argument("--count", type=int, help="messages (default: chosen by a pilot run)")
-    parser.add_argument(
-        "--duration", type=float, default=1.5, help="target seconds when choosing the count"
-    )
+    throughput.add_window_arguments(parser)
     parser.add_argument(
         "--io",
         choices=IO_MODES,
@@ -244,10 +294,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser, "seconds without a message sent or received before the run fails"
     )
     args = parser.parse_args(argv)
-    if args.size < 1:
-        parser.error("--size must be at least 1 byte")
-    if args.count is not None and args.count < 2:
-        parser.error("--count must be at least 2")
+    throughput.check_window_arguments(parser, args)
     return args
 
 
@@ -257,29 +304,14 @@ def run(argv: list[str] | None = None) -> None:
         common.use_uvloop()
     zmq = common.import_impl(args.impl)
     zaio = importlib.import_module(f"{zmq.__name__}.asyncio")
-
-    def once(count: int) -> dict[str, Any]:
-        return measure(zmq, zaio, args.size, count, args.copy, args.timeout, args.io)
-
-    pilot = None
-    count = args.count
-    if count is None:
-        count = throughput.pilot_count(args.size)
-        for _ in range(throughput.PILOT_TRIES):
-            pilot = once(count)
-            if pilot["elapsed_s"] >= throughput.PILOT_MIN_S:
-                break
-            count = throughput.choose_count(pilot["msgs_per_s"], throughput.PILOT_TARGET_S)
-        assert pilot is not None
-        count = throughput.choose_count(pilot["msgs_per_s"], args.duration)
-    result = once(count)
+    plan = throughput.Plan.from_args(args)
+    result = measure(zmq, zaio, args.size, args.copy, args.timeout, args.io, plan)
     result.update(
         bench="async-throughput",
         size=args.size,
         copy=args.copy,
         io=args.io,
         event_loop=common.event_loop_name(args.uvloop),
-        pilot=pilot,
         info=common.impl_info(args.impl, zmq),
     )
     where = "before the loop" if args.io == "thread" else "in the loop"
@@ -287,7 +319,8 @@ def run(argv: list[str] | None = None) -> None:
         where += f", {result['io_threads']} I/O thread(s)"
     human = (
         f"{args.impl} asyncio PUSH->PULL tcp, one {result['loop_class']} (sockets made {where}) "
-        f"{common.format_size(args.size)} x {count}: "
+        f"{common.format_size(args.size)} x {result['count']:,} "
+        f"(after {result['warmup']['count']:,} not timed): "
         f"{result['msgs_per_s']:,.0f} msg/s, {result['mb_per_s']:,.1f} MB/s "
         f"({result['elapsed_s']:.3f} s)"
     )

@@ -1,6 +1,7 @@
 """Run every benchmark against safezmq and pyzmq (libzmq), alternately, and print a table.
 
     python -m safezmq.bench                   # all cases, 3 repetitions, medians quoted
+    python -m safezmq.bench --cases goals --json docs/benchmarks/ --chart docs/benchmarks/
     python -m safezmq.bench --quick --repeat 1 --json results.json
     python -m safezmq.bench --cases thr-64 thr-4k lat-pair lat-reqrep --repeat 5
     python -m safezmq.bench --cases fanout-64 --subscribers 4 --chart ratios.png
@@ -16,8 +17,14 @@ delivered ratio, which quotes the lowest, so that no loss hides behind a median.
 "higher is better" for safezmq: safezmq/pyzmq for throughput, fan-out rates and delivered
 ratios and handshakes/s, pyzmq time / safezmq time for latency, pyzmq bytes / safezmq bytes for
 idle connection memory.  Without pyzmq installed only safezmq is measured.
-Progress goes to stderr; the machine line and the table to stdout.  ``--chart FILE.png`` also
-draws the ratios as a bar chart (needs matplotlib: ``pip install 'safezmq[bench]'``).
+Progress goes to stderr; the machine line and the table to stdout: a row per metric, with its
+goal and whether the ratio meets it where the release set one (GOALS), then a line counting the
+goals met.  ``--json FILE`` writes every run's result, each row's values per repetition, median,
+ratio and goal, and the machine (CPU, cores, Python and whether it is free-threaded, the
+versions, the date); ``--chart FILE.png`` draws the ratios against their goals (needs
+matplotlib: ``pip install 'safezmq[bench]'``).  A directory for either (or a path ending in
+``/``) gets a dated name: ``results-<date>.json``, ``ratios-<date>.png``.  ``python -m
+safezmq.bench.report results.json`` renders a results file as a markdown table (and chart).
 
 Cases: ``thr-<size>`` (PUSH->PULL throughput over tcp between two processes; sizes like 64, 1k,
 64k, 1m), ``curve-<size>`` (the same over CURVE: the PULL is the CURVE server, with the
@@ -33,7 +40,14 @@ server's RSS growth per idle connection, over ``--connections`` DEALER->ROUTER t
 CURVE ROUTER whose ThreadAuthenticator allows any key, from the first connect to the server's
 last HANDSHAKE_SUCCEEDED), or the groups ``thr`` (``--sizes``), ``curve`` (``--curve-sizes``),
 ``asyncio`` (``asyncio-`` and ``asyncio-thread-`` of ``--asyncio-sizes``), ``lat``, ``fanout``,
-``conn``, ``all`` (the default: all of them).
+``conn``, ``all`` (the default: all of them), and ``goals`` (alias ``issue13``): exactly the cases
+that have a goal, in the goals' order (tcp 64 B, 1 KiB, 64 KiB, 1 MiB, REQ/REP, CURVE 64 B and
+1 MiB, asyncio 64 B and 64 KiB, fan-out 64 B, CURVE handshakes, idle memory).
+
+A throughput run (``thr-``, ``curve-``, ``asyncio-``) times a window of a steady stream, after a
+warm-up, and stops the sender only after the window: see ``throughput.py``.  A fan-out run
+sends a message count that a pilot run chose (each implementation its own), which later
+repetitions reuse.
 
 ``--uvloop`` runs every worker's asyncio loops on uvloop (``pip install 'safezmq[uvloop]'``): the
 asyncio cases' event loop (both implementations) and safezmq's I/O thread in every case that has
@@ -43,6 +57,7 @@ one (libzmq's I/O threads are not asyncio loops: pyzmq's sync cases are unaffect
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -57,8 +72,11 @@ from typing import Any
 
 try:
     from . import _common as common
+    from . import report, throughput
 except ImportError:  # run as a script (the runner's workers): this directory is on sys.path
     import _common as common  # type: ignore[no-redef,import-not-found]
+    import report  # type: ignore[no-redef,import-not-found]
+    import throughput  # type: ignore[no-redef,import-not-found]
 
 DEFAULT_SIZES = "64,1k,64k,1m"
 DEFAULT_CURVE_SIZES = "64,1m"
@@ -92,12 +110,16 @@ GROUPS = {
     "conn": ("idle", "hs"),
     "connections": ("idle", "hs"),
 }
+#: Groups of named cases: exactly the cases that have a goal, in the goals' order.
+GOAL_GROUPS = ("goals", "issue13")
 #: --quick: each throughput or fan-out run moves about this many bytes (within the counts below)
 #: and each latency run does this many round trips -- enough to exercise the code, not to
 #: measure it.
 QUICK_BYTES = 2 * 1024 * 1024
 QUICK_MIN_COUNT, QUICK_MAX_COUNT = 20, 2000
 QUICK_ROUND_TRIPS, QUICK_WARMUP = 200, 20
+#: --quick: a tcp throughput run's warm-up is this many messages (and no minimum time).
+QUICK_WARMUP_COUNT = 20
 #: --quick: idle connections and CURVE handshakes (about 2 s per run).
 QUICK_CONNECTIONS, QUICK_HANDSHAKES = 200, 50
 #: Seconds without progress before a connections run fails (at least; see --op-timeout): a
@@ -121,6 +143,21 @@ GOALS: dict[tuple[str, str], float] = {
     ("fanout-64", "msgs_per_s"): 0.6,
     ("conn-curve", "handshakes_per_s"): 1.0,
     ("conn-idle", "bytes_per_conn"): 3.0,
+}
+#: Each goal's row as the release's goals name it (the README's table uses these names).
+GOAL_LABELS: dict[tuple[str, str], str] = {
+    ("thr-64", "msgs_per_s"): "tcp PUSH→PULL 64 B",
+    ("thr-1k", "msgs_per_s"): "tcp PUSH→PULL 1 KiB",
+    ("thr-64k", "msgs_per_s"): "tcp PUSH→PULL 64 KiB",
+    ("thr-1m", "msgs_per_s"): "tcp PUSH→PULL 1 MiB",
+    ("lat-reqrep", "median_us"): "REQ/REP round trip 64 B (median)",
+    ("curve-64", "msgs_per_s"): "CURVE 64 B",
+    ("curve-1m", "msgs_per_s"): "CURVE 1 MiB",
+    ("asyncio-64", "msgs_per_s"): "asyncio 64 B",
+    ("asyncio-64k", "msgs_per_s"): "asyncio 64 KiB",
+    ("fanout-64", "msgs_per_s"): "PUB → 2 SUB fan-out 64 B, per subscriber",
+    ("conn-curve", "handshakes_per_s"): "CURVE handshakes/s",
+    ("conn-idle", "bytes_per_conn"): "memory per idle connection",
 }
 
 
@@ -193,6 +230,21 @@ def parse_cases(
 
     for name in names:
         name = name.strip().lower()
+        if name in GOAL_GROUPS:
+            goal_cases = dict.fromkeys(case for case, _ in GOALS)  # (ordered, no duplicates)
+            for case in parse_cases(
+                list(goal_cases),
+                sizes,
+                lat_size,
+                fanout_sizes,
+                subscribers,
+                connections,
+                handshakes,
+                curve_sizes,
+                asyncio_sizes,
+            ):
+                add(case)
+            continue
         if name in GROUPS:
             kinds = GROUPS[name]
             if "thr" in kinds:
@@ -234,7 +286,7 @@ def parse_cases(
                 f"unknown case {name!r}: use thr-<size> (thr-64, thr-1k), curve-<size>, "
                 f"asyncio-<size>, asyncio-thread-<size>, lat-<{'|'.join(LATENCY_PATTERNS)}>, "
                 "fanout-<size> (fanout-64), "
-                f"{idle.name}, {curve.name}, or {', '.join(GROUPS)}"
+                f"{idle.name}, {curve.name}, or {', '.join([*GROUPS, *GOAL_GROUPS])}"
             )
     return cases
 
@@ -271,17 +323,36 @@ def machine_info(infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
     except OSError:
         load = "?"
     pyzmq = infos.get("pyzmq")
+    threading = common.free_threading()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "usable_cores": usable,
         "os": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "python_build": python_build(threading, infos),
+        "free_threaded_build": threading["build"],
+        "free_threaded": threading["build"] and not threading["gil_enabled"],
         "libzmq": pyzmq["libzmq"] if pyzmq else None,
         "pyzmq": pyzmq["version"] if pyzmq else None,
         "safezmq": infos["safezmq"]["version"] if "safezmq" in infos else None,
         "loadavg_at_start": load,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M UTC"),
+        "sys_executable": sys.executable,
     }
+
+
+def python_build(threading: dict[str, bool], infos: dict[str, dict[str, Any]]) -> str:
+    """ "with the GIL", or "free-threaded, GIL disabled" (and which implementation's import
+    enabled it again, as the probes saw), or "free-threaded build, GIL enabled"."""
+    if not threading["build"]:
+        return "with the GIL"
+    if threading["gil_enabled"]:
+        return "free-threaded build, GIL enabled"
+    again = [impl for impl, info in infos.items() if info.get("gil_enabled")]
+    if again:
+        return f"free-threaded, GIL disabled until importing {' and '.join(again)} enables it"
+    return "free-threaded, GIL disabled"
 
 
 def machine_line(m: dict[str, Any]) -> str:
@@ -290,13 +361,19 @@ def machine_line(m: dict[str, Any]) -> str:
         cores += f" ({m['usable_cores']} usable)"
     zmq = f"libzmq {m['libzmq']} (pyzmq {m['pyzmq']})" if m["libzmq"] else "pyzmq not installed"
     return (
-        f"machine: {m['cpu']}, {cores}, {m['os']}, {m['python']}, {zmq}, "
-        f"safezmq {m['safezmq']}, load average at start {m['loadavg_at_start']}"
+        f"machine: {m['cpu']}, {cores}, {m['os']}, {m['python']} ({m['python_build']}), {zmq}, "
+        f"safezmq {m['safezmq']}, load average at start {m['loadavg_at_start']}, {m['date']}"
     )
 
 
 def quick_count(size: int) -> int:
     return max(QUICK_MIN_COUNT, min(QUICK_MAX_COUNT, QUICK_BYTES // size))
+
+
+def streams(case: Case) -> bool:
+    """Whether the case's worker times a window of a stream (throughput.py: tcp and CURVE;
+    async_throughput.py: asyncio) rather than a count of messages that a pilot run chose."""
+    return case.kind == "thr"
 
 
 def worker_command(case: Case, impl: str, args: argparse.Namespace, count: int | None) -> list[str]:
@@ -332,6 +409,8 @@ def worker_command(case: Case, impl: str, args: argparse.Namespace, count: int |
         cmd.append("--copy" if args.copy else "--no-copy")
         if args.quick:
             count = quick_count(case.size)
+            if streams(case):
+                cmd += ["--warmup=0", f"--warmup-count={QUICK_WARMUP_COUNT}"]
         if count is not None:
             cmd.append(f"--count={count}")
         else:
@@ -392,10 +471,16 @@ def describe(case: Case, result: dict[str, Any]) -> str:
             "evicted and retried)"
         )
     if case.kind == "thr":
-        return (
+        text = (
             f"{result['msgs_per_s']:,.0f} msg/s {result['mb_per_s']:,.1f} MB/s "
-            f"({result['count']:,} msgs in {result['elapsed_s']:.2f} s)"
+            f"({result['count']:,} msgs in {result['elapsed_s']:.2f} s"
         )
+        if "warmup" in result:  # a stream's window (throughput.py)
+            slices = result["slices"]
+            if slices:
+                text += f"; tenths {min(slices):,.0f}-{max(slices):,.0f} msg/s"
+            text += f", after {result['warmup']['count']:,} msgs not timed"
+        return text + ")"
     if case.kind == "fan":
         return (
             f"{result['msgs_per_s']:,.0f} msg/s {result['mb_per_s']:,.1f} MB/s per sub, "
@@ -531,103 +616,80 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-#: Bar colours in the --chart, by kind of case (throughput: by variant, see chart_kind).
-CHART_COLORS = {
-    "thr": "tab:blue",
-    "curve": "tab:brown",
-    "aio": "tab:cyan",
-    "lat": "tab:orange",
-    "fan": "tab:green",
-    "idle": "tab:purple",
-    "hs": "tab:red",
+#: The unit of each result key, for the report (see report.format_value).
+UNITS = {
+    "msgs_per_s": "msg/s",
+    "aggregate_msgs_per_s": "msg/s",
+    "delivered_ratio": "fraction",
+    "mean_us": "us",
+    "median_us": "us",
+    "bytes_per_conn": "B/conn",
+    "handshakes_per_s": "/s",
 }
-CHART_KINDS = {
-    "thr": "throughput (msg/s)",
-    "curve": "CURVE throughput (msg/s)",
-    "aio": "asyncio throughput (msg/s)",
-    "lat": "latency (time)",
-    "fan": "fan-out",
-    "idle": "idle connection memory (bytes)",
-    "hs": "CURVE handshakes/s",
-}
-CHART_INSTALL = "pip install 'safezmq[bench]' (from a checkout: pip install -e '.[bench]')"
 
 
 def chart_kind(case: Case) -> str:
-    """The key of ``case``'s bar colour in CHART_COLORS."""
+    """What a row measures, for the report: thr, curve, aio, lat, fan, idle or hs."""
     if case.kind == "thr" and case.variant != "thr":
         return "curve" if case.variant == "curve" else "aio"
     return case.kind
 
 
-def chart_classes() -> tuple[Any, Any] | None:
-    """matplotlib's Figure and Patch classes, or None if matplotlib is not installed."""
+def repeat_ratios(case: Case, key: str, per_impl: dict[str, dict[str, Any]]) -> list[float | None]:
+    """The ratio of each repetition (the n-th run of one implementation with the n-th of the
+    other: they ran in the same repetition, unless a run failed)."""
     try:
-        from matplotlib.figure import Figure  # type: ignore[import-not-found,unused-ignore]
-        from matplotlib.patches import Patch  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return Figure, Patch
+        ours, theirs = per_impl["safezmq"]["runs"], per_impl["pyzmq"]["runs"]
+    except KeyError:
+        return []
+    ratios: list[float | None] = []
+    for a, b in zip(ours, theirs, strict=False):
+        num, den = (b[key], a[key]) if case.kind in COST_KINDS else (a[key], b[key])
+        ratios.append(float(num / den) if den else None)
+    return ratios
 
 
-def write_chart(
-    path: str,
-    cases: list[Case],
-    summaries: dict[str, dict[str, dict[str, Any]]],
-    machine: dict[str, Any],
-    note: str,
-) -> int:
-    """A horizontal bar per table row: the safezmq/pyzmq ratio (log scale, 1 = as fast).
-    Returns how many bars it drew."""
-    classes = chart_classes()
-    if classes is None:
-        raise common.BenchmarkError(f"--chart needs matplotlib: {CHART_INSTALL}")
-    figure_class, patch_class = classes
-    bars: list[tuple[str, float, str]] = []
+def build_rows(
+    cases: list[Case], impls: list[str], summaries: dict[str, dict[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """One entry per table row, for the JSON and the report: every repetition's value of each
+    implementation, the quoted one (median; the worst for loss), the ratio, each repetition's
+    ratio, the goal and whether it is met."""
+    ranks = {goal: rank for rank, goal in enumerate(GOALS, start=1)}
+    rows: list[dict[str, Any]] = []
     for case in cases:
+        per_impl = summaries[case.name]
         for suffix, key in metrics(case):
-            value = ratio(case, key, summaries[case.name])
-            if value is not None and value > 0:
-                bars.append((case.label + suffix, value, chart_kind(case)))
-    if not bars:
-        raise common.BenchmarkError("--chart: no ratio to plot (every case failed?)")
-    labels = [label for label, _, _ in bars]
-    values = [value for _, value, _ in bars]
-    fig = figure_class(figsize=(10, 1.9 + 0.34 * len(bars)), layout="constrained")
-    ax = fig.add_subplot()
-    ys = list(range(len(bars)))
-    ax.barh(ys, values, color=[CHART_COLORS[kind] for _, _, kind in bars])
-    ax.set_yticks(ys, labels)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    low, high = min(*values, 1.0) / 1.6, max(*values, 1.0) * 1.6
-    ax.set_xlim(low, high)
-    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10) if low <= t <= high]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.minorticks_off()
-    ax.axvline(1.0, color="black", linewidth=1, linestyle="--")
-    for y, value in zip(ys, values, strict=True):
-        ax.annotate(
-            f"{value:.3f}",
-            (value, y),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
-    ax.set_xlabel("safezmq relative to pyzmq: higher is better for safezmq, 1 = on par")
-    kinds = [kind for kind in CHART_KINDS if any(k == kind for _, _, k in bars)]
-    handles = [patch_class(color=CHART_COLORS[kind], label=CHART_KINDS[kind]) for kind in kinds]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    zmq = f"libzmq {machine['libzmq']} (pyzmq {machine['pyzmq']})"
-    ax.set_title(f"safezmq {machine['safezmq']} relative to {zmq}", fontsize=11)
-    fig.suptitle(
-        f"{machine['cpu']}, {machine['cores']} cores, {machine['python']}; {note}",
-        fontsize=7,
-        wrap=True,
-    )
-    fig.savefig(path, dpi=120)
-    return len(bars)
+            value = ratio(case, key, per_impl) if len(impls) == 2 else None
+            goal = GOALS.get((case.name, key))
+            rows.append(
+                {
+                    "case": case.name,
+                    "key": key,
+                    "label": case.label + suffix,
+                    "goal_label": GOAL_LABELS.get((case.name, key)),
+                    "goal_rank": ranks.get((case.name, key)),
+                    "kind": chart_kind(case),
+                    "size": case.size,
+                    "unit": UNITS[key],
+                    "lower_is_better": case.kind in COST_KINDS,
+                    "status": {impl: per_impl[impl]["status"] for impl in impls},
+                    "values": {
+                        impl: [run[key] for run in per_impl[impl]["runs"]] for impl in impls
+                    },
+                    "quoted": {
+                        impl: value_of(per_impl[impl], key)
+                        if per_impl[impl]["status"] == "ok"
+                        else None
+                        for impl in impls
+                    },
+                    "ratio": value,
+                    "repeat_ratios": repeat_ratios(case, key, per_impl) if len(impls) == 2 else [],
+                    "goal": goal,
+                    "met": None if goal is None or value is None else value >= goal,
+                }
+            )
+    return rows
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -684,17 +746,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--quick", action="store_true", help="small counts, for smoke tests")
-    parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
+    parser.add_argument(
+        "--json",
+        metavar="FILE|DIR/",
+        help="also write the results to FILE (in DIR: results-<date>.json)",
+    )
     parser.add_argument(
         "--chart",
-        metavar="FILE.png",
-        help="also draw the ratios as a bar chart (needs matplotlib: the 'bench' extra)",
+        metavar="FILE.png|DIR/",
+        help="also draw the ratios against their goals (in DIR: ratios-<date>.png; needs "
+        "matplotlib: the 'bench' extra)",
     )
     parser.add_argument(
         "--impls", default=",".join(common.IMPLS), help="default: safezmq,pyzmq (if installed)"
     )
     parser.add_argument(
-        "--duration", type=float, default=1.5, help="target seconds per measured run"
+        "--duration",
+        type=float,
+        default=1.5,
+        help="seconds per measured run (tcp throughput: the window's least seconds)",
     )
     parser.add_argument(
         "--copy",
@@ -756,9 +826,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cases: list[Case] = args.case_list
-    if args.chart and chart_classes() is None:
+    if args.chart and report.chart_classes() is None:
         print(
-            f"error: --chart needs matplotlib, which is not installed: {CHART_INSTALL}",
+            f"error: --chart needs matplotlib, which is not installed: {report.CHART_INSTALL}",
             file=sys.stderr,
         )
         return 2
@@ -804,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = worker_command(case, impl, args, counts.get((case.name, impl)))
                 outcome = run_worker(cmd, args.timeout)
                 previous.append(outcome)
-                if outcome.status == "ok" and case.kind in ("thr", "fan"):
+                if outcome.status == "ok" and case.kind in ("thr", "fan") and not streams(case):
                     # The first run chose the count (pilot); later runs reuse it.
                     counts.setdefault((case.name, impl), int(outcome.result["count"]))
                 if outcome.status == "ok":
@@ -827,6 +897,12 @@ def main(argv: list[str] | None = None) -> int:
         note += " (--quick: a smoke test, not a measurement)"
     if any(c.kind in ("thr", "fan") for c in cases):
         note += f"; throughput and fan-out send/recv with copy={args.copy}"
+    if any(streams(c) for c in cases) and not args.quick:
+        note += (
+            f"; throughput: a window of at least {args.duration:g} s and"
+            f" {throughput.WINDOW_COUNT:,} messages of a steady stream, after a warm-up of at"
+            f" least {throughput.WARMUP_S:g} s and {throughput.WARMUP_COUNT:,} messages"
+        )
     variants = {c.variant for c in cases if c.kind == "thr"}
     if "curve" in variants:
         note += (
@@ -888,6 +964,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(header, table_rows(cases, impls, summaries)))
     elapsed = time.monotonic() - started
+    rows = build_rows(cases, impls, summaries)
+    judged = [row for row in rows if row["met"] is not None]
+    if judged:
+        missed = [row["goal_label"] for row in judged if not row["met"]]
+        print()
+        print(
+            f"goals met: {len(judged) - len(missed)} of {len(judged)}"
+            + (f"; missed: {', '.join(missed)}" if missed else "")
+        )
 
     errors = [
         (name, impl, o.message)
@@ -914,45 +999,47 @@ def main(argv: list[str] | None = None) -> int:
     for name, impl, message in errors:
         print(f"error: {name} {impl}: {message}", file=sys.stderr)
 
+    document = {
+        "machine": machine,
+        "implementations": infos,
+        "config": {
+            "repeat": args.repeat,
+            "quick": args.quick,
+            "duration_s": args.duration,
+            "copy": args.copy,
+            "uvloop": uvloop,
+            "subscribers": args.subscribers,
+            "connections": QUICK_CONNECTIONS if args.quick else args.connections,
+            "handshakes": QUICK_HANDSHAKES if args.quick else args.handshakes,
+            "cases": [asdict(c) for c in cases],
+            "command": [os.path.basename(sys.argv[0]), *(sys.argv[1:] if argv is None else argv)],
+            "note": note,
+            "wall_time_s": elapsed,
+        },
+        "results": summaries,
+        "rows": rows,
+        "ratios": {
+            c.name: {key: ratio(c, key, summaries[c.name]) for _, key in metrics(c)} for c in cases
+        },
+        "goals": {
+            c.name: {key: GOALS[(c.name, key)] for _, key in metrics(c) if (c.name, key) in GOALS}
+            for c in cases
+        },
+    }
+    if args.json:
+        path = report.dated_path(args.json, "results", "json", document)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(document, f, indent=2, sort_keys=True)
+            f.write("\n")
+        print(f"results written to {path}", file=sys.stderr)
     if args.chart:
+        path = report.dated_path(args.chart, "ratios", "png", document)
         try:
-            bars = write_chart(args.chart, cases, summaries, machine, note)
+            bars = report.write_chart(path, document)
         except common.BenchmarkError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"chart of {bars} ratios written to {args.chart}", file=sys.stderr)
-
-    if args.json:
-        document = {
-            "machine": machine,
-            "implementations": infos,
-            "config": {
-                "repeat": args.repeat,
-                "quick": args.quick,
-                "duration_s": args.duration,
-                "copy": args.copy,
-                "uvloop": uvloop,
-                "subscribers": args.subscribers,
-                "connections": QUICK_CONNECTIONS if args.quick else args.connections,
-                "handshakes": QUICK_HANDSHAKES if args.quick else args.handshakes,
-                "cases": [asdict(c) for c in cases],
-                "wall_time_s": elapsed,
-            },
-            "results": summaries,
-            "ratios": {
-                c.name: {key: ratio(c, key, summaries[c.name]) for _, key in metrics(c)}
-                for c in cases
-            },
-            "goals": {
-                c.name: {
-                    key: GOALS[(c.name, key)] for _, key in metrics(c) if (c.name, key) in GOALS
-                }
-                for c in cases
-            },
-        }
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, sort_keys=True)
-            f.write("\n")
+        print(f"chart of {bars} ratios written to {path}", file=sys.stderr)
     return 1 if errors else 0
 
 
