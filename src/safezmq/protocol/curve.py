@@ -22,7 +22,6 @@ import os
 import struct
 from collections.abc import Callable, Sequence
 from itertools import accumulate, chain, repeat
-from operator import itemgetter
 from typing import Any
 
 import nacl.bindings as sodium
@@ -31,7 +30,7 @@ from nacl.exceptions import CryptoError
 from ..constants import ProtocolErrorCode
 from .commands import READY, command
 from .errors import ProtocolError
-from .frames import COMMAND, JOIN_BODY_MAX, MORE, Buffer, frame_header
+from .frames import COMMAND, MORE, Buffer, frame_header, small_single_frame_bodies
 from .keys import KeyLike, decode_key, public_from_secret
 from .mechanism import Mechanism, Phase, TrafficCodec
 from .secret import Secret
@@ -83,7 +82,6 @@ _MAX_NONCE = (1 << 64) - 1
 
 _EMPTY_MAC_AND_FLAGS = bytes(_MAC + 1)
 _pack_nonce = struct.Struct(">Q").pack
-_first = itemgetter(0)
 _add_16 = (16).__add__
 _add_1 = (1).__add__
 
@@ -304,14 +302,10 @@ class CurveCodec(TrafficCodec):
         message, with the same nonces in the same order; None if any message is not like that."""
         if _secretbox_easy is None:
             return None
-        if set(map(type, messages)) != {list} or set(map(len, messages)) != {1}:
+        found = small_single_frame_bodies(messages)
+        if found is None:
             return None
-        bodies = list(map(_first, messages))
-        if set(map(type, bodies)) != {bytes}:
-            return None
-        sizes = list(map(len, bodies))
-        if max(sizes) > JOIN_BODY_MAX:
-            return None
+        bodies, sizes = found
         count = len(bodies)
         nonces = list(map(_pack_nonce, self._nonces.take(count)))
         boxed = [size + self.overhead for size in sizes]

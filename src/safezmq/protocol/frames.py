@@ -77,19 +77,29 @@ def _header_of_final_frame(size: int) -> bytes:
     return _SMALL_HEADER(size) if size < 256 else _pack_long_header(LONG, size)
 
 
-def encode_single_frame_messages(messages: Sequence[Any]) -> bytes | None:
-    """The wire form of a batch of messages that are all one ``bytes`` frame of at most
-    ``JOIN_BODY_MAX`` octets (the commonest traffic), built with C-level loops where it can
-    be; None if any message is not like that (the caller then encodes message by message)."""
+def small_single_frame_bodies(messages: Sequence[Any]) -> tuple[list[bytes], list[int]] | None:
+    """The bodies and their sizes when every message of a batch is one ``bytes`` frame of at
+    most ``JOIN_BODY_MAX`` octets (the commonest traffic, which encoders lay out with C-level
+    joins); None if any message is not like that (the caller then goes message by message)."""
     if set(map(type, messages)) != {list} or set(map(len, messages)) != {1}:
         return None
     bodies = list(map(_first_frame, messages))
     if set(map(type, bodies)) != {bytes}:
         return None
     sizes = list(map(len, bodies))
-    largest = max(sizes)
-    if largest > JOIN_BODY_MAX:
+    if max(sizes) > JOIN_BODY_MAX:
         return None
+    return bodies, sizes
+
+
+def encode_single_frame_messages(messages: Sequence[Any]) -> bytes | None:
+    """The wire form of a batch of small single-frame messages (``small_single_frame_bodies``),
+    built with C-level loops; None if any message is not like that."""
+    found = small_single_frame_bodies(messages)
+    if found is None:
+        return None
+    bodies, sizes = found
+    largest = max(sizes)
     headers = map(_SMALL_HEADER if largest < 256 else _header_of_final_frame, sizes)
     return b"".join(chain.from_iterable(zip(headers, bodies, strict=True)))
 
