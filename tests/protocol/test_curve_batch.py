@@ -102,3 +102,41 @@ def test_nonces_are_taken_strictly_increasing_and_never_beyond_the_last() -> Non
 
 def test_encode_message_is_untouched_by_codecs() -> None:
     assert b"".join(bytes(b) for b in encode_message([b"ab"])) == b"\x00\x02ab"
+
+
+@pytest.mark.parametrize("size", [5000, 300_000])
+def test_a_large_joined_body_is_opened_where_it_lies(size: int) -> None:
+    """The decoder hands a large body over as a bytearray of its own: the box is opened in that
+    buffer (no second buffer), and what comes out is a view of the plaintext in it."""
+    sender = CurveCodec(KEY, NonceCounter(), as_server=False)
+    receiver = CurveCodec(KEY, NonceCounter(), as_server=True)
+    payload = os.urandom(size)
+    joined = bytearray(sender.box(1, payload))  # MORE set inside the box
+    flags, body = receiver.unbox(joined)
+    assert isinstance(body, memoryview) and body.obj is joined
+    assert (flags, bytes(body)) == (1, payload)
+
+
+def _sealed_with_inner(codec: CurveCodec, inner: int, body: bytes) -> bytearray:
+    """What ``box`` makes, but with any inner flags octet (reserved bits included)."""
+    from safezmq.protocol.curve import _MESSAGE_HEADER, _from_buffer, _secretbox_easy
+
+    nonce = codec._nonces.next()
+    out = bytearray(_MESSAGE_HEADER + nonce + bytes(16) + bytes((inner,)) + body)
+    buffer = _from_buffer(out)
+    size = len(body) + 1
+    assert _secretbox_easy(buffer + 16, buffer + 32, size, codec._send_prefix + nonce, KEY) == 0
+    return out
+
+
+def test_a_tampered_or_forged_joined_body_is_refused() -> None:
+    sender = CurveCodec(KEY, NonceCounter(), as_server=False)
+    receiver = CurveCodec(KEY, NonceCounter(), as_server=True)
+    joined = bytearray(sender.box(0, os.urandom(100_000)))
+    joined[-1] ^= 1  # the last octet of the ciphertext
+    with pytest.raises(ProtocolError):
+        receiver.unbox(joined)
+    # Sealed with the right key, but with a reserved inner flag: refused after opening.
+    forged = _sealed_with_inner(sender, 0x04, b"y" * 100_000)
+    with pytest.raises(ProtocolError, match="reserved"):
+        receiver.unbox(forged)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 Message = list[Any]
@@ -176,13 +176,18 @@ class Queue:
             self._maybe_wake_writer()
         return msg
 
-    def read_batch(self, limit: int) -> list[Any]:
-        """Up to ``limit`` messages (fewer when the queue runs dry or ends)."""
+    def read_batch(self, limit: int, max_octets: int = 0) -> list[Any]:
+        """Up to ``limit`` messages (fewer when the queue runs dry or ends).  With
+        ``max_octets``, also no more messages than it takes to reach that many octets of frames
+        (at least one): for a reader that makes a new buffer of each message (CURVE seals a
+        copy), so that a backlog of large messages is not materialised all at once."""
         items = self._items
         count = min(len(items), limit)
         if not count:
             msg = self.read()  # arms the wake-up, or notices the end, or wins a race
             return [] if msg is None else [msg]
+        if max_octets:
+            count = self._count_within(count, max_octets)
         popleft = items.popleft
         batch = [popleft() for _ in range(count)]
         if batch[-1] is DELIMITER:  # the writer is done: keep the marker for later reads
@@ -192,6 +197,24 @@ class Queue:
         if self.writer_asleep:
             self._maybe_wake_writer()
         return batch
+
+    def _count_within(self, count: int, max_octets: int) -> int:
+        """How many of the first ``count`` queued messages fit in ``max_octets`` (at least 1)."""
+        window = list(islice(self._items, count))
+        if window[-1] is DELIMITER:  # the end marker goes with the batch, as in a full read
+            window.pop()
+        # Summed at C level first: with small messages the whole window fits, and no
+        # Python-level loop runs.
+        if sum(map(len, chain.from_iterable(window))) < max_octets:
+            return count
+        octets = 0
+        taken = 0
+        for msg in window:
+            octets += len(msg[0]) if len(msg) == 1 else message_size(msg)
+            taken += 1
+            if octets >= max_octets:
+                break
+        return taken
 
     def arm(self) -> bool:
         """After a batch: ask to be woken by the next write.  True when something (a message

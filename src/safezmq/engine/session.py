@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 #: Messages moved from the socket's pipe into the connection per turn of the loop before
 #: yielding to other connections (fairness).
 PULL_BATCH = 4096
+#: Octets of messages a connection that seals each message into a new buffer (CURVE) takes from
+#: its pipe per pull.  Without it a backlog of large messages became that many new buffers at
+#: once (a full pipe of 1 MiB messages: about a GiB of boxes), ahead of the stream's own limit.
+SEALED_PULL_OCTETS = 1024 * 1024
 #: How long a failing connection may take to deliver its ERROR command before it is cut.
 ERROR_FLUSH_TIME = 1.0
 #: Standard properties a peer announces about itself (RFC 37); the rest of the message
@@ -325,7 +329,7 @@ class Session:
         stream = self.stream
         assert pipe is not None and conn is not None and stream is not None
         queue = pipe.outbound
-        batch = queue.read_batch(PULL_BATCH)
+        batch = queue.read_batch(PULL_BATCH, SEALED_PULL_OCTETS if conn.seals else 0)
         tracked: list[TrackedMessage] = []
         index, count = 0, len(batch)
         while index < count:

@@ -238,6 +238,12 @@ class Connection:
         self._out: list[Buffer] = [build_greeting(mechanism.name, mechanism.greeting_as_server)]
         self._decoder = FrameDecoder(limits, self._on_command, limits.max_handshake_command_size)
 
+    @property
+    def seals(self) -> bool:
+        """Whether each message sent becomes a new buffer (an encrypting mechanism's boxes)
+        rather than a view of the caller's frames."""
+        return self._codec is not None
+
     # -- input --------------------------------------------------------------------------------
 
     def receive_data(self, data: Buffer) -> list[object]:

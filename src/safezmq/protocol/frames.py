@@ -171,13 +171,15 @@ class LargeBody:
             used += n
         return used
 
-    def body(self) -> Buffer:
-        """The whole body: the only chunk itself, or the chunks joined (one copy)."""
+    def body(self, mutable: bool = False) -> Buffer:
+        """The whole body: the only chunk itself, or the chunks joined (one copy) -- into a
+        bytearray when ``mutable`` (a box is then opened where it lies, instead of into yet
+        another buffer of its size)."""
         chunks = self._chunks
         self._chunks = []
         if len(chunks) == 1:
             return chunks[0]
-        return b"".join(chunks)
+        return bytearray().join(chunks) if mutable else b"".join(chunks)
 
 
 def _mid_message_command(size: int) -> NoReturn:
@@ -271,7 +273,7 @@ class FrameDecoder:
             if not large.complete:
                 return out
             self._large = None
-            self._frame(self._large_flags, large.body(), out)
+            self._frame(self._large_flags, large.body(self.unbox is not None), out)
             data = data[used:]
         tail = self._tail
         if tail:
@@ -446,7 +448,7 @@ class FrameDecoder:
         large.filled(nbytes)
         if large.complete:
             self._large = None
-            self._frame(self._large_flags, large.body(), out)
+            self._frame(self._large_flags, large.body(self.unbox is not None), out)
         return out
 
     def _frame(self, flags: int, body: Buffer, out: list[object]) -> None:
