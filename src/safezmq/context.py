@@ -202,8 +202,11 @@ class Context(AttributeOptions):
         with self._lock:
             limit = self._options[ContextOption.MAX_SOCKETS]
             # Closed sockets may linger in the WeakSet until the cyclic collector runs: only
-            # open ones count, as libzmq frees a closed socket's slot once it is reaped.
-            if sum(1 for s in list(self._sockets) if not s._closed) >= limit:
+            # open ones count, as libzmq frees a closed socket's slot once it is reaped.  They
+            # are counted one by one only when the set is that large (creating n sockets was
+            # O(n^2) when every creation walked the set).
+            sockets = self._sockets
+            if len(sockets) >= limit and sum(1 for s in list(sockets) if not s._closed) >= limit:
                 raise ZMQError(
                     Errno.EMFILE,
                     f"too many sockets: this context allows {limit} (set MAX_SOCKETS to raise it)",

@@ -637,7 +637,8 @@ def test_curve_keygen_json_and_secret(lib: Any) -> None:
     pair = json.loads(_keygen(lib, "--json").stdout)
     assert lib.curve_public(pair["secret"].encode()) == pair["public"].encode()
     public, secret = lib.curve_keypair()
-    derived = json.loads(_keygen(lib, "--secret", secret.decode(), "--json").stdout)
+    # "--secret=KEY": a Z85 key may begin with "-", which argparse would read as an option.
+    derived = json.loads(_keygen(lib, f"--secret={secret.decode()}", "--json").stdout)
     assert derived["public"].encode() == public
     assert "--json" in _keygen(lib, "-h").stdout
 

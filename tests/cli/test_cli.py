@@ -496,7 +496,7 @@ def test_send_to_pyzmq_and_recv_from_pyzmq_with_curve(
         "send",
         f"tcp://127.0.0.1:{port}",
         *("-m", "hello libzmq", "--count", "3", "--timeout", CLI_TIMEOUT),
-        *("--curve-serverkey", server_public.decode()),
+        f"--curve-serverkey={server_public.decode()}",  # a Z85 key may begin with "-"
     )
     assert sent.returncode == 0, sent.stderr
     assert [pull.recv() for _ in range(3)] == [b"hello libzmq"] * 3

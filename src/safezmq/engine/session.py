@@ -25,6 +25,7 @@ from ..protocol import (
     ProtocolError,
     Subscribe,
     ZapRequestNeeded,
+    chunkpool,
 )
 from ..protocol.connection import SharedEncoding
 from ..protocol.events import Cancel
@@ -501,6 +502,9 @@ class Session:
             self.stream.abort()
         if self.fd >= 0:
             self.engine.monitor(Event.DISCONNECTED, self.fd, self.endpoint)
+        # Spare receive chunks are for a steady stream of large messages; once a peer is gone
+        # its thread keeps none of them (memory returns to where it was before that peer).
+        chunkpool.release()
         pipe = self.pipe
         if pipe is not None:
             # The session-side wake-ups now lead nowhere until another session takes over.

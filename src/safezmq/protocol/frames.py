@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any, NoReturn
 
 from ..constants import Limit, ProtocolErrorCode
+from . import chunkpool
 from .errors import MessageTooLarge, ProtocolError
 from .limits import LARGE_FRAME_THRESHOLD, MAX_MID_MESSAGE_COMMAND_SIZE, Limits
 
@@ -118,7 +119,8 @@ class LargeBody:
     """The body of a large frame while it arrives, so that memory follows the octets received
     -- never the declared size -- and nothing is copied twice.  Octets that arrived with other
     data are kept in a chunk of exactly their size (``take``); the kernel writes the rest in
-    place (``space``), into chunks that double in size (each as large as all before it)."""
+    place (``space``), into chunks that double in size (each a power of two no larger than all
+    before it), taken from and given back to a per-thread pool (``chunkpool``)."""
 
     __slots__ = ("_chunks", "_fill", "allocated", "received", "size")
 
@@ -126,7 +128,7 @@ class LargeBody:
         self.size = size
         self.received = 0
         self.allocated = 0
-        self._chunks: list[bytes | bytearray] = []
+        self._chunks: list[bytes | bytearray | memoryview] = []
         self._fill = 0  # octets used in the last chunk
 
     @property
@@ -138,9 +140,12 @@ class LargeBody:
         chunks = self._chunks
         if not chunks or self._fill == len(chunks[-1]):
             remaining = self.size - self.received
-            chunk = bytearray(min(remaining, max(_FIRST_CHUNK, self.received)))
+            # A power of two no larger than what arrived so far (so allocation stays within
+            # twice the octets received), which lets the pool's buffers fit the next body too.
+            doubling = 1 << (max(_FIRST_CHUNK, self.received).bit_length() - 1)
+            chunk = chunkpool.take(min(remaining, doubling))
             chunks.append(chunk)
-            self.allocated += len(chunk)
+            self.allocated += chunkpool.footprint(chunk)  # at most ``doubling``
             self._fill = 0
         return memoryview(chunks[-1])[self._fill :]
 
@@ -177,9 +182,12 @@ class LargeBody:
         another buffer of its size)."""
         chunks = self._chunks
         self._chunks = []
-        if len(chunks) == 1:
+        if len(chunks) == 1 and type(chunks[0]) is not memoryview:
             return chunks[0]
-        return bytearray().join(chunks) if mutable else b"".join(chunks)
+        body = bytearray().join(chunks) if mutable else b"".join(chunks)
+        for chunk in chunks:
+            chunkpool.give_back(chunk)  # complete: every octet of it was written
+        return body
 
 
 def _mid_message_command(size: int) -> NoReturn:
