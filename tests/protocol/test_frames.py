@@ -717,3 +717,32 @@ def test_buffered_counts_incomplete_frames_and_message_in_progress() -> None:
     assert decoder.buffered == 10 + 4
     decoder.feed(b"cde")
     assert decoder.buffered == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 70_000), min_size=1, max_size=40),
+    reads=st.lists(st.integers(1, 120_000), min_size=1, max_size=30),
+)
+def test_reads_that_end_inside_frames_through_a_reused_buffer(
+    sizes: list[int], reads: list[int]
+) -> None:
+    """As the stream delivers: each read a view of one shared buffer, overwritten after
+    ``feed`` returns.  Reads both shorter and longer than the join threshold end inside frames
+    (the tail then waits for a header, a small frame, or a large body); every message comes
+    out intact and in order."""
+    messages = [bytes([i % 251]) * size + os.urandom(min(size, 3)) for i, size in enumerate(sizes)]
+    stream = b"".join(wire(m) for m in messages)
+    decoder = make_decoder()
+    shared = bytearray(max(reads) + 1)
+    out: list[object] = []
+    at = 0
+    steps = itertools.cycle(reads)
+    while at < len(stream):
+        n = min(next(steps), len(stream) - at)
+        shared[:n] = stream[at : at + n]
+        out += decoder.feed(memoryview(shared)[:n])
+        shared[:n] = b"\xee" * n  # what the next read would do to anything still pointing here
+        at += n
+    assert normalise(out) == [("message", [m]) for m in messages]
+    assert decoder.buffered == 0

@@ -111,6 +111,10 @@ def encode_command(body: Buffer) -> bytes:
     return frame_header(len(raw), COMMAND) + raw
 
 
+#: Below this, a read that continues a frame is joined whole to what came before it; above
+#: it, only the frame is completed (see ``FrameDecoder.feed``).
+_JOIN_TAIL_BELOW = 32 * 1024
+
 #: The first chunk of a large body: small, so a header that lies about its size costs little.
 _FIRST_CHUNK = 4096
 
@@ -275,21 +279,36 @@ class FrameDecoder:
             and data.contiguous
         ):
             data = bytes(data)
-        large = self._large
-        if large is not None:
-            used = large.take(data)
-            if not large.complete:
+        while True:
+            large = self._large
+            if large is not None:
+                used = large.take(data)
+                if not large.complete:
+                    return out
+                self._large = None
+                self._frame(self._large_flags, large.body(self.unbox is not None), out)
+                data = data[used:]
+            tail = self._tail
+            if not tail:
+                break
+            missing = self._need - len(tail)
+            if len(data) < missing:
+                tail += data
                 return out
-            self._large = None
-            self._frame(self._large_flags, large.body(self.unbox is not None), out)
-            data = data[used:]
-        tail = self._tail
-        if tail:
-            tail += data
-            if len(tail) < self._need:
-                return out
-            data = bytes(tail)
+            if len(data) < _JOIN_TAIL_BELOW:
+                # A short read: join it all to the tail and decode it as one (two small copies
+                # cost less than decoding the tail's frame by itself first).
+                tail += data
+                data = bytes(tail)
+                self._tail = bytearray()
+                break
+            # A long read: complete only what the tail waits for (a header, or the frame it
+            # starts), then decode the rest where it lies.  With frames of a few KiB nearly
+            # every read ends inside one, and joining copied each read twice more.
+            tail += data[:missing]
+            data = data[missing:]
             self._tail = bytearray()
+            self._parse(bytes(tail), out)  # may leave a new tail, or start a large body
         if isinstance(data, memoryview):
             self._parse_view(data, out)
         else:
