@@ -121,6 +121,7 @@ def check_connection(socket_type: SocketType, options: Options) -> None:
         socket=SimpleNamespace(socket_type_name=socket_type.name.encode()),
         _keyring=CookieKeyring(),
         zap=None,
+        runner=SimpleNamespace(chunk_pool=None),
     )
     engine._mechanism = lambda o, as_server: SocketEngine._mechanism(engine, o, as_server)
     for as_server in (False, True):

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..protocol.chunkpool import ChunkPool
+
 T = TypeVar("T")
 
 
@@ -22,6 +24,9 @@ class LoopRunner:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._thread_id: int | None = None
+        #: Spare receive chunks for the large bodies of this loop's connections (they run in
+        #: its thread only).  Emptied whenever one of them ends (see Session).
+        self.chunk_pool = ChunkPool()
 
     def in_loop_thread(self) -> bool:
         if self._thread_id is None:

@@ -25,7 +25,6 @@ from ..protocol import (
     ProtocolError,
     Subscribe,
     ZapRequestNeeded,
-    chunkpool,
 )
 from ..protocol.connection import SharedEncoding
 from ..protocol.events import Cancel
@@ -504,7 +503,7 @@ class Session:
             self.engine.monitor(Event.DISCONNECTED, self.fd, self.endpoint)
         # Spare receive chunks are for a steady stream of large messages; once a peer is gone
         # its thread keeps none of them (memory returns to where it was before that peer).
-        chunkpool.release()
+        self.engine.runner.chunk_pool.release()
         pipe = self.pipe
         if pipe is not None:
             # The session-side wake-ups now lead nowhere until another session takes over.

@@ -103,6 +103,7 @@ class SocketEngine:
             limits=limits,
             zap_domain=options[SocketOption.ZAP_DOMAIN],
             peer_address=peer_address.encode(),
+            chunk_pool=self.runner.chunk_pool,
         )
 
     def _mechanism(self, options: Options, as_server: bool) -> Mechanism:

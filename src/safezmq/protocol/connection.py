@@ -24,6 +24,7 @@ from typing import Any
 from ..constants import Errno, ProtocolErrorCode
 from ..error import ZMQError
 from . import commands as cmd
+from .chunkpool import ChunkPool
 from .errors import AuthenticationFailed, PeerError, ProtocolError, ZapReplyError
 from .events import (
     Cancel,
@@ -208,6 +209,7 @@ class Connection:
         check_socket_type: bool = True,
         zap_domain: bytes = b"",
         peer_address: bytes = b"",
+        chunk_pool: ChunkPool | None = None,
     ) -> None:
         if len(identity) > 255:
             raise ValueError("a routing identity is at most 255 octets")
@@ -237,6 +239,7 @@ class Connection:
         self._greeting_buffer = b""
         self._out: list[Buffer] = [build_greeting(mechanism.name, mechanism.greeting_as_server)]
         self._decoder = FrameDecoder(limits, self._on_command, limits.max_handshake_command_size)
+        self._decoder.chunk_pool = chunk_pool
 
     @property
     def seals(self) -> bool:

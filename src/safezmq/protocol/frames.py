@@ -124,12 +124,13 @@ class LargeBody:
     -- never the declared size -- and nothing is copied twice.  Octets that arrived with other
     data are kept in a chunk of exactly their size (``take``); the kernel writes the rest in
     place (``space``), into chunks that double in size (each a power of two no larger than all
-    before it), taken from and given back to a per-thread pool (``chunkpool``)."""
+    before it), taken from and given back to a ``chunkpool.ChunkPool`` when one is given."""
 
-    __slots__ = ("_chunks", "_fill", "allocated", "received", "size")
+    __slots__ = ("_chunks", "_fill", "_pool", "allocated", "received", "size")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, pool: chunkpool.ChunkPool | None = None) -> None:
         self.size = size
+        self._pool = pool
         self.received = 0
         self.allocated = 0
         self._chunks: list[bytes | bytearray | memoryview] = []
@@ -147,7 +148,9 @@ class LargeBody:
             # A power of two no larger than what arrived so far (so allocation stays within
             # twice the octets received), which lets the pool's buffers fit the next body too.
             doubling = 1 << (max(_FIRST_CHUNK, self.received).bit_length() - 1)
-            chunk = chunkpool.take(min(remaining, doubling))
+            size = min(remaining, doubling)
+            pool = self._pool
+            chunk = bytearray(size) if pool is None else pool.take(size)
             chunks.append(chunk)
             self.allocated += chunkpool.footprint(chunk)  # at most ``doubling``
             self._fill = 0
@@ -189,8 +192,10 @@ class LargeBody:
         if len(chunks) == 1 and type(chunks[0]) is not memoryview:
             return chunks[0]
         body = bytearray().join(chunks) if mutable else b"".join(chunks)
-        for chunk in chunks:
-            chunkpool.give_back(chunk)  # complete: every octet of it was written
+        pool = self._pool
+        if pool is not None:
+            for chunk in chunks:
+                pool.give_back(chunk)  # complete: every octet of it was written
         return body
 
 
@@ -226,6 +231,7 @@ class FrameDecoder:
         "_tail",
         "accept_messages",
         "box_overhead",
+        "chunk_pool",
         "command_limit",
         "delivered_bytes",
         "delivered_messages",
@@ -246,6 +252,9 @@ class FrameDecoder:
         self.accept_messages = False
         self.unbox: Callable[[Buffer], tuple[int, Buffer]] | None = None
         self.box_overhead = 0
+        #: Where large bodies take their receive chunks (the runtime's, per event loop); None:
+        #: new ones each time.
+        self.chunk_pool: chunkpool.ChunkPool | None = None
         # Unparsed bytes (part of a header or of a small body) and how many the tail must hold
         # before parsing can progress: appending is amortised, so a frame that arrives one
         # octet at a time costs linear, not quadratic, work.
@@ -341,7 +350,7 @@ class FrameDecoder:
             end = start + size
             if end > n:
                 # Received into buffers of its own from here on, grown by what arrives.
-                large = self._large = LargeBody(size)
+                large = self._large = LargeBody(size, self.chunk_pool)
                 large.take(view[start:])
                 self._large_flags = flags
                 return
@@ -431,7 +440,7 @@ class FrameDecoder:
             if end > n:
                 if size >= LARGE_FRAME_THRESHOLD:
                     # Receive the body into buffers of its own, grown by what arrives.
-                    self._large = LargeBody(size)
+                    self._large = LargeBody(size, self.chunk_pool)
                     self._large.take(memoryview(data)[start:])
                     self._large_flags = flags
                     self.delivered_bytes += delivered
