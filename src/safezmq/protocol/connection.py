@@ -405,6 +405,7 @@ class Connection:
         if codec is not None:
             decoder.box_overhead = codec.overhead
             decoder.unbox = codec.unbox
+            decoder.unbox_run = codec.unbox_run
 
     # -- ZAP ----------------------------------------------------------------------------------
 

@@ -83,7 +83,15 @@ _MAX_NONCE = (1 << 64) - 1
 _EMPTY_MAC_AND_FLAGS = bytes(_MAC + 1)
 _pack_nonce = struct.Struct(">Q").pack
 _add_16 = (16).__add__
+_add_8 = (8).__add__
 _add_1 = (1).__add__
+_sub_16 = (-16).__add__
+_sub_32 = (-32).__add__
+_unpack_nonce = struct.Struct(">Q").unpack_from
+_full_nonce = struct.Struct(">16sQ").pack
+#: The inner flags octets a MESSAGE may carry (MORE, COMMAND); ``bytes.translate`` deletes
+#: them, so what remains of a run's flags is reserved bits.
+_INNER_FLAGS = bytes(range(4))
 
 
 def _crypto_failure(what: str) -> ProtocolError:
@@ -127,6 +135,14 @@ class NonceCounter:
                 "(replayed or reordered command)",
                 ProtocolErrorCode.ZMTP_INVALID_SEQUENCE,
             )
+        self._last_received = value
+
+    def follows(self, value: int) -> bool:
+        """Whether ``value`` may be the peer's next short nonce (``check`` without the effect)."""
+        return self._last_received is None or value > self._last_received
+
+    def received_through(self, value: int) -> None:
+        """The peer's nonces up to ``value`` were checked (in order, by the caller) and used."""
         self._last_received = value
 
 
@@ -407,6 +423,54 @@ class CurveCodec(TrafficCodec):
         if len(plaintext) <= _COPY_BELOW:
             return flags, bytes(plaintext[1:])  # small frames as bytes, as everywhere else
         return flags, memoryview(plaintext)[1:]  # a large one is not copied again
+
+    def unbox_run(
+        self, data: bytes, starts: Sequence[int], ends: Sequence[int]
+    ) -> tuple[list[bytes], bytes] | None:
+        """Open a run of MESSAGE boxes (see ``TrafficCodec.unbox_run``) with C-level loops:
+        the headers, sizes and nonce order are checked with ``map``, every box is opened by
+        one libsodium call into one shared output buffer (as ``box_messages`` seals), and each
+        plaintext is copied out of it once.  A small box costs about a third of ``unbox``'s
+        Python.  None, with the nonce state untouched, as soon as anything is not as ``unbox``
+        would accept it: the caller then goes box by box and ``unbox`` raises the exact error."""
+        count = len(starts)
+        if _secretbox_open_easy is None or count == 0:
+            return None
+        sizes = list(map(int.__sub__, ends, starts))
+        if min(sizes) < self.overhead:
+            return None
+        if not all(map(data.startswith, repeat(_MESSAGE_HEADER, count), starts)):
+            return None
+        nonces = map(_unpack_nonce, repeat(data, count), map(_add_8, starts))
+        values = list(chain.from_iterable(nonces))  # unpack_from gives 1-tuples
+        # Strictly increasing from the last nonce accepted: replays and reordering refused.
+        if not self._nonces.follows(values[0]) or not all(map(int.__lt__, values, values[1:])):
+            return None
+        # Each box's plaintext (its inner flags octet, then the frame) laid end to end.
+        offsets = list(accumulate(map(_sub_32, sizes), initial=0))
+        plain = bytearray(offsets[-1])
+        source = _from_buffer(data)
+        target = _from_buffer(plain)
+        results = map(
+            _secretbox_open_easy,
+            map(target.__add__, offsets),
+            map(source.__add__, map(_add_16, starts)),  # the MAC, then the ciphertext
+            map(_sub_16, sizes),
+            map(_full_nonce, repeat(self._recv_prefix, count), values),
+            repeat(self._key, count),
+        )
+        # A failed MAC leaves its part of ``plain`` unused: nothing is returned.
+        if any(results):
+            return None
+        inner = bytes(map(plain.__getitem__, offsets[:count]))
+        if inner.translate(None, _INNER_FLAGS):
+            return None  # reserved flags set: unbox names the frame
+        # One C-level copy of all plaintexts, then one slice per frame: cheaper than a
+        # memoryview and a copy per frame.
+        joined = bytes(plain)
+        bodies = list(map(joined.__getitem__, map(slice, map(_add_1, offsets), offsets[1:])))
+        self._nonces.received_through(values[-1])
+        return bodies, inner
 
     def __repr__(self) -> str:
         return "<CurveCodec: redacted>"

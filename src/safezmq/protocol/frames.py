@@ -114,6 +114,11 @@ def encode_command(body: Buffer) -> bytes:
 #: Below this, a read that continues a frame is joined whole to what came before it; above
 #: it, only the frame is completed (see ``FrameDecoder.feed``).
 _JOIN_TAIL_BELOW = 32 * 1024
+#: Boxed frames opened together by one ``unbox_run`` call at the least; fewer go one by one
+#: (the run's fixed cost is a few single boxes').
+_RUN_MIN = 4
+#: A boxed frame's inner flags octet (bit 0 MORE, bit 1 COMMAND) as frame flags.
+_INNER_TO_FLAGS = (0, MORE, COMMAND, MORE | COMMAND)
 
 #: The first chunk of a large body: small, so a header that lies about its size costs little.
 _FIRST_CHUNK = 4096
@@ -217,7 +222,8 @@ class FrameDecoder:
     - ``accept_messages``: message frames are a protocol error until the handshake is done;
     - ``command_limit``: the largest command accepted (small during the handshake);
     - ``unbox``: set by an encrypting mechanism, it turns each wire frame body into
-      ``(flags, plaintext)``; ``box_overhead`` is what it adds to each frame on the wire.
+      ``(flags, plaintext)``; ``box_overhead`` is what it adds to each frame on the wire;
+      ``unbox_run``, when set too, does the same for a run of whole frames in one call.
 
     Any violation raises a ``ProtocolError``; the decoder is then unusable.
     """
@@ -238,6 +244,7 @@ class FrameDecoder:
         "limits",
         "on_command",
         "unbox",
+        "unbox_run",
     )
 
     def __init__(
@@ -251,6 +258,10 @@ class FrameDecoder:
         self.command_limit = command_limit
         self.accept_messages = False
         self.unbox: Callable[[Buffer], tuple[int, Buffer]] | None = None
+        #: The codec's ``unbox_run`` (``TrafficCodec``): opens a run of whole frames at once.
+        self.unbox_run: (
+            Callable[[bytes, list[int], list[int]], tuple[list[bytes], bytes] | None] | None
+        ) = None
         self.box_overhead = 0
         #: Where large bodies take their receive chunks (the runtime's, per event loop); None:
         #: new ones each time.
@@ -373,7 +384,20 @@ class FrameDecoder:
         # codec unboxes, messages are accepted, and MAXMSGSIZE cannot be below 255.
         short_ok = max_message < 0 or max_message >= 255
         fast = self.accept_messages and self.unbox is None and not message and short_ok
+        # Runs of boxed frames are opened together from this offset on (see _open_run).
+        run_from = pos if self.unbox_run is not None and self.accept_messages else n
         while n - pos >= 2:
+            if pos >= run_from:
+                opened = self._open_run(data, pos, out)
+                if opened > pos:
+                    pos = opened
+                    message = self._message
+                    continue
+                # Too short a run, or one that needs frame-by-frame handling: the frames of
+                # this read up to the one that stopped it go one by one.
+                run_from = -opened
+                if n - pos < 2:
+                    break
             flags = data[pos]
             if flags == 0 and fast:
                 end = pos + 2 + data[pos + 1]
@@ -487,6 +511,70 @@ class FrameDecoder:
             self._frame(self._large_flags, large.body(self.unbox is not None), out)
         return out
 
+    def _open_run(self, data: bytes, pos: int, out: list[object]) -> int:
+        """Open the run of whole boxed frames that starts at ``pos`` with one ``unbox_run``
+        call and handle what they carry.  Returns where decoding goes on (after the run), or,
+        when nothing was done, minus the offset of the first frame past it: the frames before
+        that go through the checks of ``_parse`` one at a time (a run too short to gain, a frame
+        with MORE on the wire or a large one, a box that does not open: there, errors and what
+        came before them come out exactly as frame by frame)."""
+        n = len(data)
+        starts: list[int] = []
+        ends: list[int] = []
+        p = pos
+        while n - p >= 2:
+            flags = data[p]
+            if flags & ~(LONG | COMMAND):
+                break
+            if flags & LONG:
+                if n - p < 9:
+                    break
+                size = _unpack_size(data, p + 1)[0]
+                if size >= LARGE_FRAME_THRESHOLD:
+                    break
+                start = p + 9
+            else:
+                size = data[p + 1]
+                start = p + 2
+            end = start + size
+            if end > n:
+                break
+            starts.append(start)
+            ends.append(end)
+            p = end
+        count = len(starts)
+        if count < _RUN_MIN:
+            return -(p + 1)
+        unbox_run = self.unbox_run
+        assert unbox_run is not None
+        opened = unbox_run(data, starts, ends)
+        if opened is None:
+            return -(p + 1)
+        bodies, inner = opened
+        max_message = self.limits.max_message_size
+        if (
+            not self._message
+            and not any(inner)
+            and (max_message < 0 or max(map(len, bodies)) <= max_message)
+        ):
+            # The commonest case: every frame a whole message by itself.
+            out.extend(map(list, zip(bodies)))
+            self.delivered_bytes += sum(map(len, bodies))
+            self.delivered_messages += count
+            return p
+        max_frames = self.limits.max_message_frames
+        for flags_octet, body in zip(inner, bodies, strict=True):
+            # The checks _parse makes before it unboxes a frame, in the same order.
+            if 0 <= max_message < self._message_size + len(body):
+                raise MessageTooLarge(
+                    f"message of at least {self._message_size + len(body)} octets exceeds "
+                    f"MAXMSGSIZE {max_message}"
+                )
+            if len(self._message) >= max_frames:
+                raise MessageTooLarge(f"message has more than {max_frames} frames")
+            self._plain_frame(_INNER_TO_FLAGS[flags_octet], body, out)
+        return p
+
     def _frame(self, flags: int, body: Buffer, out: list[object]) -> None:
         """Handle one complete wire frame."""
         unbox = self.unbox
@@ -497,6 +585,10 @@ class FrameDecoder:
                     ProtocolErrorCode.ZMTP_MALFORMED_COMMAND_MESSAGE,
                 )
             flags, body = unbox(body)
+        self._plain_frame(flags, body, out)
+
+    def _plain_frame(self, flags: int, body: Buffer, out: list[object]) -> None:
+        """Handle one frame as sent (unboxed already, if it was boxed)."""
         if flags & COMMAND:
             if flags & MORE:
                 raise ProtocolError(

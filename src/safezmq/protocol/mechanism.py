@@ -44,6 +44,16 @@ class TrafficCodec:
     def unbox(self, body: Buffer) -> tuple[int, Buffer]:
         raise NotImplementedError
 
+    def unbox_run(
+        self, data: bytes, starts: Sequence[int], ends: Sequence[int]
+    ) -> tuple[list[bytes], bytes] | None:
+        """A run of whole wire frames of ``data`` (bodies ``data[starts[i]:ends[i]]``) opened
+        together: the plaintext of each and its inner flags octet (bit 0 MORE, bit 1 COMMAND).
+        None when this codec cannot, or when any frame of the run would fail ``unbox``; the
+        caller then goes frame by frame, so errors come out exactly where they are.  Nothing
+        of the codec's state changes unless the run is returned."""
+        return None
+
 
 Handler = Callable[[bytes], list[bytes]]
 
