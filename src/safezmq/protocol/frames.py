@@ -387,17 +387,6 @@ class FrameDecoder:
         # Runs of boxed frames are opened together from this offset on (see _open_run).
         run_from = pos if self.unbox_run is not None and self.accept_messages else n
         while n - pos >= 2:
-            if pos >= run_from:
-                opened = self._open_run(data, pos, out)
-                if opened > pos:
-                    pos = opened
-                    message = self._message
-                    continue
-                # Too short a run, or one that needs frame-by-frame handling: the frames of
-                # this read up to the one that stopped it go one by one.
-                run_from = -opened
-                if n - pos < 2:
-                    break
             flags = data[pos]
             if flags == 0 and fast:
                 end = pos + 2 + data[pos + 1]
@@ -420,6 +409,15 @@ class FrameDecoder:
                     count += 1
                     pos = end
                     continue
+            if pos >= run_from:
+                opened = self._open_run(data, pos, out)
+                if opened > pos:
+                    pos = opened
+                    message = self._message
+                    continue
+                # Too short a run, or one that needs frame-by-frame handling: the frames of
+                # this read up to the one that stopped it go one by one.
+                run_from = -opened
             if flags & LONG:
                 if n - pos < 9:
                     need = 9
