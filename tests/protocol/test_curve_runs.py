@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safezmq.protocol import frames as frames_module
 from safezmq.protocol.curve import CurveCodec, NonceCounter
 from safezmq.protocol.errors import ProtocolError
 from safezmq.protocol.frames import COMMAND, MORE, FrameDecoder, frame_header
@@ -148,9 +149,18 @@ frame_strategy = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+# Runs of whole small messages around the random frames, so that most examples hold runs.
+stream_strategy = st.builds(
+    lambda before, middle, after: [(0, b"b" * 40)] * before + middle + [(0, b"a" * 70)] * after,
+    st.integers(0, 20),
+    st.lists(frame_strategy, min_size=1, max_size=40),
+    st.integers(0, 20),
+)
+
+
+@settings(max_examples=300, deadline=None)
 @given(
-    frames=st.lists(frame_strategy, min_size=1, max_size=40),
+    frames=stream_strategy,
     cuts=st.lists(st.integers(0, 1 << 20), max_size=6),
     fault=st.one_of(
         st.none(),
@@ -158,8 +168,26 @@ frame_strategy = st.one_of(
     ),
     max_message=st.sampled_from([-1, 64, 1000]),
     max_frames=st.sampled_from([3, 100]),
+    run_min=st.sampled_from([2, frames_module._RUN_MIN]),
 )
 def test_the_decoder_gives_the_same_with_runs_as_frame_by_frame(
+    frames: list[tuple[int, bytes]],
+    cuts: list[int],
+    fault: tuple[str, int] | None,
+    max_message: int,
+    max_frames: int,
+    run_min: int,
+) -> None:
+    # Runs as short as two frames too, so that short streams exercise them.
+    saved = frames_module._RUN_MIN
+    frames_module._RUN_MIN = run_min
+    try:
+        _compare_runs(frames, cuts, fault, max_message, max_frames)
+    finally:
+        frames_module._RUN_MIN = saved
+
+
+def _compare_runs(
     frames: list[tuple[int, bytes]],
     cuts: list[int],
     fault: tuple[str, int] | None,

@@ -114,9 +114,11 @@ def encode_command(body: Buffer) -> bytes:
 #: Below this, a read that continues a frame is joined whole to what came before it; above
 #: it, only the frame is completed (see ``FrameDecoder.feed``).
 _JOIN_TAIL_BELOW = 32 * 1024
-#: Boxed frames opened together by one ``unbox_run`` call at the least; fewer go one by one
-#: (the run's fixed cost is a few single boxes').
-_RUN_MIN = 4
+#: Boxed frames opened together by one ``unbox_run`` call at the least; fewer go one by one.
+#: A run has a fixed cost of about two boxes opened singly (setting up its C-level loops),
+#: so it gains from about six frames on (measured: at 4 frames it lost 10 %, at 8 it won 8 %,
+#: at 16 it won 18 %).
+_RUN_MIN = 8
 #: A boxed frame's inner flags octet (bit 0 MORE, bit 1 COMMAND) as frame flags.
 _INNER_TO_FLAGS = (0, MORE, COMMAND, MORE | COMMAND)
 
@@ -384,8 +386,14 @@ class FrameDecoder:
         # codec unboxes, messages are accepted, and MAXMSGSIZE cannot be below 255.
         short_ok = max_message < 0 or max_message >= 255
         fast = self.accept_messages and self.unbox is None and not message and short_ok
-        # Runs of boxed frames are opened together from this offset on (see _open_run).
-        run_from = pos if self.unbox_run is not None and self.accept_messages else n
+        # Runs of boxed frames are opened together from this offset on (see _open_run).  A
+        # read is not even scanned for one unless it could hold a run of frames as long as its
+        # first (scanning a few frames only to go frame by frame costs about 0.2 µs each).
+        run_from = n
+        if self.unbox_run is not None and self.accept_messages and n - pos >= 9:
+            first = 9 + _unpack_size(data, pos + 1)[0] if data[pos] & LONG else 2 + data[pos + 1]
+            if n - pos >= _RUN_MIN * first:
+                run_from = pos
         while n - pos >= 2:
             flags = data[pos]
             if flags == 0 and fast:
