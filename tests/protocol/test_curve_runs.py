@@ -12,10 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safezmq.protocol import frames as frames_module
+from safezmq.protocol.connection import Connection
 from safezmq.protocol.curve import CurveCodec, NonceCounter
 from safezmq.protocol.errors import ProtocolError
 from safezmq.protocol.frames import COMMAND, MORE, FrameDecoder, frame_header
 from safezmq.protocol.limits import LARGE_FRAME_THRESHOLD, MAX_MID_MESSAGE_COMMAND_SIZE, Limits
+from safezmq.protocol.null import NullMechanism
+
+from .linkutil import Link, deliver, messages
+from .test_connection_curve import to_traffic
 
 KEY = os.urandom(32)
 
@@ -276,3 +281,27 @@ def test_a_message_over_maxmsgsize_in_a_run_is_refused_where_it_is(oversized: in
     assert runs.error is not None and "MAXMSGSIZE 64" in runs.error[1]
     assert runs.out == [[b"s" * 64]] * oversized
     assert runs.out == _decode([wire], use_runs=False, limits=limits).out
+
+
+def test_a_curve_connection_opens_runs_and_a_null_one_has_none() -> None:
+    client, server = to_traffic()
+    assert server._decoder.unbox_run is not None
+    calls = 0
+    real = server._decoder.unbox_run
+
+    def counting(data: bytes, starts: list[int], ends: list[int]) -> object:
+        nonlocal calls
+        calls += 1
+        return real(data, starts, ends)
+
+    server._decoder.unbox_run = counting  # type: ignore[assignment]
+    sent = [[b"message %d" % i] for i in range(50)]
+    for message in sent:
+        client.send_message(message)
+    assert messages(deliver(client, server)) == sent
+    assert calls == 1  # the 50 boxes of one read, opened as one run
+
+    a = Connection(NullMechanism(), socket_type=b"PAIR")
+    b = Connection(NullMechanism(as_server=True, zap=False), socket_type=b"PAIR")
+    Link(a, b).handshake()
+    assert b._decoder.unbox_run is None

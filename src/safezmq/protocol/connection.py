@@ -405,7 +405,8 @@ class Connection:
         if codec is not None:
             decoder.box_overhead = codec.overhead
             decoder.unbox = codec.unbox
-            decoder.unbox_run = codec.unbox_run
+            if type(codec).unbox_run is not TrafficCodec.unbox_run:
+                decoder.unbox_run = codec.unbox_run  # else reads would be scanned for nothing
 
     # -- ZAP ----------------------------------------------------------------------------------
 

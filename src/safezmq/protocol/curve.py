@@ -431,7 +431,7 @@ class CurveCodec(TrafficCodec):
         """Open a run of MESSAGE boxes (see ``TrafficCodec.unbox_run``) with C-level loops:
         the headers, sizes and nonce order are checked with ``map``, every box is opened by
         one libsodium call into one shared output buffer (as ``box_messages`` seals), and each
-        plaintext is copied out of it once.  A small box costs about a third of ``unbox``'s
+        plaintext is copied out of it once.  A small box costs about half of ``unbox``'s
         Python.  None, with the nonce state untouched, as soon as anything is not as ``unbox``
         would accept it: the caller then goes box by box and ``unbox`` raises the exact error."""
         count = len(starts)

@@ -116,8 +116,8 @@ def encode_command(body: Buffer) -> bytes:
 _JOIN_TAIL_BELOW = 32 * 1024
 #: Boxed frames opened together by one ``unbox_run`` call at the least; fewer go one by one.
 #: A run has a fixed cost of about two boxes opened singly (setting up its C-level loops),
-#: so it gains from about six frames on (measured: at 4 frames it lost 10 %, at 8 it won 8 %,
-#: at 16 it won 18 %).
+#: so it gains from about six frames on (measured per 64 B message: runs of 4 frames cost
+#: 12 % more than box by box, runs of 8 saved 8 %, runs of 16 saved 24 %).
 _RUN_MIN = 8
 #: A boxed frame's inner flags octet (bit 0 MORE, bit 1 COMMAND) as frame flags.
 _INNER_TO_FLAGS = (0, MORE, COMMAND, MORE | COMMAND)
