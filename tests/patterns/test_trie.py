@@ -299,6 +299,7 @@ class TrieModel(RuleBasedStateMachine):
     def match(self, message: bytes) -> None:
         expected = {p for (t, p) in self.model if message.startswith(t)}
         assert self.trie.match(message) == expected
+        assert self.trie.matches(message) is bool(expected)
 
     @rule(topic=TOPICS, pipe=PIPES)
     def has(self, topic: bytes, pipe: str) -> None:

@@ -30,6 +30,10 @@ LIMIT_SUBSCRIPTIONS = Limit.SUBSCRIPTIONS
 LIMIT_SUBSCRIPTION_BYTES = Limit.SUBSCRIPTION_BYTES
 
 
+_INVERT_MATCHING = SocketOption.INVERT_MATCHING
+_XPUB_NODROP = SocketOption.XPUB_NODROP
+
+
 def _subscription(msg: Message) -> tuple[bool, bytes] | None:
     """(subscribe?, topic) if ``msg`` is a subscription message, else None."""
     if len(msg) != 1:
@@ -227,12 +231,16 @@ class XPub(Pattern):
     # -- messages -----------------------------------------------------------------------------
 
     def send(self, msg: Message) -> bool:
+        # The option values read straight from their dict, by keys looked up once: this runs
+        # for every message a PUB sends, and Options[...] with an enum attribute cost about
+        # 0.2 µs a message.
+        values = self.options._values
         matched = self.trie.match(bytes(msg[0]))
-        if self.options[SocketOption.INVERT_MATCHING]:
+        if values[_INVERT_MATCHING]:
             targets: Any = [p for p in self.dist.pipes if p not in matched]
         else:
             targets = matched
-        if self.options[SocketOption.XPUB_NODROP] and not all(p.check_write() for p in targets):
+        if values[_XPUB_NODROP] and not all(p.check_write() for p in targets):
             return False  # EAGAIN / block rather than drop
         self.dist.send_to(msg, targets)
         return True
@@ -338,8 +346,8 @@ class XSub(Pattern):
             if got is None or not self.filters:
                 return got
             msg = got[0]
-            matched = bool(self.subscriptions.match(bytes(msg[0])))
-            if matched != bool(self.options[SocketOption.INVERT_MATCHING]):
+            matched = self.subscriptions.matches(bytes(msg[0]))
+            if matched != bool(self.options._values[_INVERT_MATCHING]):
                 return got
 
     def has_in(self) -> bool:

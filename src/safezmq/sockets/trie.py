@@ -166,6 +166,26 @@ class Trie(Generic[P]):
             node = child
             pos += len(label)
 
+    def matches(self, message: bytes) -> bool:
+        """Whether any subscription is a prefix of ``message`` (``match`` without building the
+        set: a SUB asks this of every message it receives)."""
+        node = self._root
+        pos = 0
+        n = len(message)
+        while True:
+            if node.counts:
+                return True
+            if pos >= n:
+                return False
+            edge = node.children.get(message[pos])
+            if edge is None:
+                return False
+            label, child = edge
+            if not message.startswith(label, pos):
+                return False
+            node = child
+            pos += len(label)
+
     def has(self, topic: bytes, pipe: P) -> bool:
         """Whether ``pipe`` holds a subscription to exactly ``topic``."""
         node = self._find(topic)
