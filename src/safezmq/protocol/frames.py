@@ -377,7 +377,6 @@ class FrameDecoder:
         pos = 0
         limits = self.limits
         max_message = limits.max_message_size
-        max_frames = limits.max_message_frames
         message = self._message
         need = 2
         delivered = count = 0
@@ -458,14 +457,7 @@ class FrameDecoder:
                         "message frame before the handshake completed",
                         ProtocolErrorCode.ZMTP_UNEXPECTED_COMMAND,
                     )
-                payload = size - self.box_overhead
-                if 0 <= max_message < self._message_size + payload:
-                    raise MessageTooLarge(
-                        f"message of at least {self._message_size + payload} octets exceeds "
-                        f"MAXMSGSIZE {max_message}"
-                    )
-                if len(message) >= max_frames:
-                    raise MessageTooLarge(f"message has more than {max_frames} frames")
+                self._check_message_frame(size - self.box_overhead)
             end = start + size
             if end > n:
                 if size >= LARGE_FRAME_THRESHOLD:
@@ -568,18 +560,25 @@ class FrameDecoder:
             self.delivered_bytes += sum(map(len, bodies))
             self.delivered_messages += count
             return p
-        max_frames = self.limits.max_message_frames
         for flags_octet, body in zip(inner, bodies, strict=True):
             # The checks _parse makes before it unboxes a frame, in the same order.
-            if 0 <= max_message < self._message_size + len(body):
-                raise MessageTooLarge(
-                    f"message of at least {self._message_size + len(body)} octets exceeds "
-                    f"MAXMSGSIZE {max_message}"
-                )
-            if len(self._message) >= max_frames:
-                raise MessageTooLarge(f"message has more than {max_frames} frames")
+            self._check_message_frame(len(body))
             self._plain_frame(_INNER_TO_FLAGS[flags_octet], body, out)
         return p
+
+    def _check_message_frame(self, payload: int) -> None:
+        """Refuse a message frame of ``payload`` octets (once unboxed) that would take the
+        message being received past MAXMSGSIZE or past the frame-count limit.  Made before a
+        frame is unboxed, so an oversized message costs no decryption."""
+        limits = self.limits
+        max_message = limits.max_message_size
+        if 0 <= max_message < self._message_size + payload:
+            raise MessageTooLarge(
+                f"message of at least {self._message_size + payload} octets exceeds "
+                f"MAXMSGSIZE {max_message}"
+            )
+        if len(self._message) >= limits.max_message_frames:
+            raise MessageTooLarge(f"message has more than {limits.max_message_frames} frames")
 
     def _frame(self, flags: int, body: Buffer, out: list[object]) -> None:
         """Handle one complete wire frame."""
