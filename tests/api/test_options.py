@@ -290,8 +290,49 @@ def test_unknown_option_numbers_and_names(lib: Any, lib_ctx: Any) -> None:
         assert info.value.errno == lib.EINVAL
     with pytest.raises(AttributeError, match="NO_SUCH_OPTION"):
         sock.no_such_option = 1
-    with pytest.raises(AttributeError, match="NO_SUCH_OPTION"):
+    # Reading one names it too, in pyzmq's words ("no such option: NO_SUCH_OPTION") or, in
+    # safezmq, Python's own ("has no attribute 'no_such_option'"): safezmq's Socket has no
+    # __getattr__, which would slow down every attribute read of a socket (docs/performance.md).
+    with pytest.raises(AttributeError, match=r"(?i)no_such_option"):
         _ = sock.no_such_option
+
+
+def test_every_option_reads_as_an_attribute_in_either_case(ctx: safezmq.Context) -> None:
+    """``sock.name`` and ``sock.NAME`` read the option NAME, as getsockopt does; an option that
+    cannot be read here (write-only, not for this socket type) is a missing attribute."""
+    sock = fresh(ctx)
+    sock.setsockopt(safezmq.LINGER, 250)
+    readable = 0
+    for name, option in safezmq.SocketOption.__members__.items():
+        try:
+            expected = sock.getsockopt(option)
+        except safezmq.ZMQError as exc:
+            if exc.errno not in (safezmq.EINVAL, safezmq.EFAULT):
+                continue  # an error of its own (ENOTSUP ...): covered elsewhere
+            if name.lower() not in ("subscribe", "unsubscribe"):  # methods as well
+                assert not hasattr(sock, name.lower()), name
+            assert not hasattr(sock, name), name
+            continue
+        for key in (name.lower(), name):
+            got = getattr(sock, key)
+            if name not in ("EVENTS", "FD"):  # FD/EVENTS are properties of their own
+                assert got == expected, key
+        readable += 1
+    assert readable > 40
+    assert sock.linger == sock.LINGER == 250
+    sock.LINGER = 10
+    assert sock.getsockopt(safezmq.LINGER) == 10
+
+
+def test_socket_has_no_getattr_hook() -> None:
+    """Options are descriptors on the class, not a ``__getattr__``: a class with one loses
+    CPython's specialised attribute reads, which made every ``self.x`` on a socket's
+    per-message path about five times slower (docs/performance.md).  Subclasses keep it."""
+    import safezmq.asyncio
+    import safezmq.green
+
+    for cls in (safezmq.Socket, safezmq.asyncio.Socket, safezmq.green.Socket):
+        assert all("__getattr__" not in vars(klass) for klass in cls.__mro__), cls
 
 
 def test_unknown_option_message(ctx: safezmq.Context) -> None:
