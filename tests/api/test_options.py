@@ -327,7 +327,7 @@ def test_every_option_reads_as_an_attribute_in_either_case(ctx: safezmq.Context)
 def test_socket_has_no_getattr_hook() -> None:
     """Options are descriptors on the class, not a ``__getattr__``: a class with one loses
     CPython's specialised attribute reads, which made every ``self.x`` on a socket's
-    per-message path about five times slower (docs/performance.md).  Subclasses keep it."""
+    per-message path about five times slower (docs/performance.md).  Nor may its subclasses."""
     import safezmq.asyncio
     import safezmq.green
 
