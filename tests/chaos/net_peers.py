@@ -84,7 +84,9 @@ def main() -> None:
         "req": safezmq.REQ,
         "router": safezmq.ROUTER,
         "dealer": safezmq.DEALER,
-        "pub": safezmq.PUB,
+        # An XPUB, which sends as a PUB does, so that it can wait for the subscription itself
+        # (below) instead of for a fixed time.
+        "pub": safezmq.XPUB,
         "sub": safezmq.SUB,
     }
     s = _sock(ctx, kinds[role], args)
@@ -108,7 +110,14 @@ def main() -> None:
             s.send_multipart(s.recv_multipart())
     elif role in ("push", "pub"):
         if role == "pub":
-            time.sleep(1.0)  # subscriptions arrive
+            # Wait until the subscription has arrived.  A fixed second was not enough: on the
+            # lossy link a lost SYN is retransmitted after 1 s, and the first few hundred
+            # messages then went out before anyone subscribed.
+            if not s.poll(30_000):
+                raise SystemExit("pub: no subscription arrived within 30 s")
+            subscription = s.recv()
+            if subscription != b"\x01":
+                raise SystemExit(f"pub: expected to subscribe to everything: {subscription!r}")
         interval = args.get("interval", 0.0)
         for i in range(n):
             s.send(b"%d" % i)
