@@ -45,6 +45,24 @@ def test_empty_topic_matches_everything() -> None:
     assert trie.match(b"\x00\xff") == {"all"}
 
 
+def test_match_returns_a_set_of_the_callers_own() -> None:
+    """With only empty-prefix subscriptions (the walk is skipped) and with longer ones, what
+    match() returns may be changed without changing the trie."""
+    trie: Trie[str] = Trie()
+    trie.add(b"", "all")
+    found = trie.match(b"x")
+    found.add("intruder")
+    found.discard("all")
+    assert trie.match(b"x") == {"all"}
+    trie.add(b"x", "some")
+    found = trie.match(b"xy")
+    found.clear()
+    assert trie.match(b"xy") == {"all", "some"}
+    trie.remove(b"", "all")
+    trie.remove(b"x", "some")
+    assert trie.match(b"xy") == set()
+
+
 def test_counted_add_and_remove() -> None:
     trie: Trie[str] = Trie()
     assert trie.add(b"t", "p") is True  # first subscription of p to t
