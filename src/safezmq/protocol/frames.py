@@ -9,7 +9,7 @@ declares 2^63 octets is an error, and one that declares 60 MiB and sends 1 KiB h
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import itemgetter
 from typing import Any, NoReturn
@@ -100,8 +100,13 @@ def encode_single_frame_messages(messages: Sequence[Any]) -> bytes | None:
     if found is None:
         return None
     bodies, sizes = found
-    largest = max(sizes)
-    headers = map(_SMALL_HEADER if largest < 256 else _header_of_final_frame, sizes)
+    if max(sizes) < 256:
+        headers: Iterable[bytes] = map(_SMALL_HEADER, sizes)
+    else:
+        # One header per distinct size rather than per message (a batch's messages are often
+        # all of one size): a Python call per message cost about a third of the encoding.
+        long_headers = {size: _header_of_final_frame(size) for size in set(sizes)}
+        headers = map(long_headers.__getitem__, sizes)
     return b"".join(chain.from_iterable(zip(headers, bodies, strict=True)))
 
 
