@@ -288,7 +288,16 @@ class AsyncProvider(Provider):
         return super().callback(domain, key)
 
 
-@pytest.mark.parametrize("provider_class", [Provider, AsyncProvider])
+class SleepingProvider(Provider):
+    """Awaits a timer (a real future on the running loop), as pyzmq's own test does: the
+    handler must run with its thread's loop running, not just be stepped by hand."""
+
+    async def callback(self, domain: str, key: bytes) -> bool:  # type: ignore[override]
+        await asyncio.sleep(0.05)
+        return super().callback(domain, key)
+
+
+@pytest.mark.parametrize("provider_class", [Provider, AsyncProvider, SleepingProvider])
 def test_curve_callback_provider(
     ctx: safezmq.Context, auth: ThreadAuthenticator, provider_class: type[Provider]
 ) -> None:

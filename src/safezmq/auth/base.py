@@ -47,6 +47,7 @@ handshakes, refusals and disconnections):
 
 from __future__ import annotations
 
+import functools
 import hmac
 import inspect
 import ipaddress
@@ -94,6 +95,13 @@ def _canonical_address(address: str) -> str:
     """An IP address in one canonical text form (IPv4-mapped IPv6 as IPv4); other text as is."""
     if not isinstance(address, str):  # ip_address() would read 4 or 16 bytes as a packed IP
         raise TypeError(f"an address must be a str such as '127.0.0.1', not {type(address)}")
+    return _canonical_text(address)
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_text(address: str) -> str:
+    # Cached (bounded): parsing an address costs more than the rest of a ZAP request, and a
+    # server's requests come from a few addresses over and over.
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -607,14 +615,15 @@ class Authenticator:
             return request_id, b"400", b"Invalid version", b""
         domain = raw_domain.decode(self.encoding, "replace")
         address = _canonical_address(raw_address.decode(self.encoding, "replace"))
-        self.log.debug(
-            "request_id: %s, domain: %s, address: %s, identity: %s, mechanism: %s",
-            _shown(request_id),
-            _shown(domain),
-            _shown(address),
-            _shown(identity),
-            _shown(mechanism),
-        )
+        if self.log.isEnabledFor(logging.DEBUG):  # five escapings a request otherwise
+            self.log.debug(
+                "request_id: %s, domain: %s, address: %s, identity: %s, mechanism: %s",
+                _shown(request_id),
+                _shown(domain),
+                _shown(address),
+                _shown(identity),
+                _shown(mechanism),
+            )
 
         allowed = False
         denied = False

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..constants import PollEvent, SocketType
+from ..constants import Flag, PollEvent, SocketType
 from ..context import Context
-from ..error import ContextTerminated, ZMQError
+from ..error import Again, ContextTerminated, ZMQError
 from ..poll import Poller
 from .base import Authenticator
 
@@ -28,6 +28,10 @@ CONFIGURE_TIMEOUT_MS = 10_000
 
 _TERMINATE = b"TERMINATE"
 _CONFIGURE = b"CONFIGURE"
+
+
+#: ZAP requests handled between two looks at the pipe, when they are queued.
+ZAP_BATCH = 64
 
 
 class AuthenticationThread(threading.Thread):
@@ -43,7 +47,7 @@ class AuthenticationThread(threading.Thread):
     def run(self) -> None:
         loop = asyncio.new_event_loop()  # for handle_zap_message (and async providers)
         try:
-            self._serve(loop)
+            loop.run_until_complete(self._serve())
         except ContextTerminated:
             self._close_zap_socket()  # so that term() can finish
         except ZMQError as exc:
@@ -60,7 +64,12 @@ class AuthenticationThread(threading.Thread):
         if sock is not None:
             sock.close()
 
-    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def _serve(self) -> None:
+        # The whole service is one coroutine on this thread's own loop, which has nothing else
+        # to do: a request is awaited in place (no task, no turn of the loop, which cost more
+        # than the request itself), and only a handler that really waits for something (an
+        # async credentials provider) lets the loop run, until it is done.  The blocking
+        # poll between requests holds nothing up for the same reason.
         auth = self.authenticator
         zap = auth.zap_socket
         poller = Poller()
@@ -74,8 +83,14 @@ class AuthenticationThread(threading.Thread):
                 if self._handle_pipe_message(command):
                     return
             if zap in events:
-                msg = zap.recv_multipart()
-                loop.run_until_complete(auth.handle_zap_message(msg))
+                # Up to ZAP_BATCH requests that are already queued before polling again (a
+                # storm of handshakes queues many); the pipe waits at most that long.
+                for _ in range(ZAP_BATCH):
+                    try:
+                        msg = zap.recv_multipart(Flag.NOBLOCK)
+                    except Again:
+                        break
+                    await auth.handle_zap_message(msg)
 
     def _handle_pipe_message(self, msg: list[bytes]) -> bool:
         """Act on a command from the application; True to stop."""
