@@ -403,6 +403,11 @@ class Context(AttributeOptions):
         with self._changed:
             self._changed.notify_all()
 
+    def _engines_closing(self) -> bool:
+        """Whether sockets of this context were closed and their I/O side is still shutting
+        down (their listeners may hold addresses a moment longer)."""
+        return bool(self._open_engines)
+
     def _engine_closing(self, sock: SocketCore) -> None:
         with self._lock:
             self._open_engines.add(id(sock))

@@ -7,6 +7,8 @@ socket is not thread-safe, a context is).  ``safezmq.Socket`` adds pyzmq's API o
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,10 @@ PATTERNS: dict[SocketType, type[Pattern]] = {
 }
 
 DONTWAIT = 1
+
+
+#: How long a bind waits for the I/O thread to close the listeners of closed sockets.
+CLOSE_CATCH_UP_S = 2.0
 
 
 def _nothing() -> None:
@@ -265,9 +271,12 @@ class SocketCore:
 
     def _engine_for_io(self) -> SocketEngine:
         if self._engine is None:
+            # Made in this thread: nothing in a new engine touches the loop (its timer starts
+            # there later), so a first connect() or bind() needs no round trip to the I/O
+            # thread just to make it, and connect() stays asynchronous, as in libzmq.
             context = self.context
-            self._engine = context._runner().call(
-                SocketEngine, self, context._runner(), context._zap_client(), context.policy
+            self._engine = SocketEngine(
+                self, context._runner(), context._zap_client(), context.policy
             )
         return self._engine
 
@@ -289,14 +298,37 @@ class SocketCore:
             policy = self.context.policy
             if endpoint.transport == "tcp":
                 check_exposure(policy, endpoint, self._security(options), "bind")
-                sock, resolved = tcp.listen(endpoint, options)
-            else:
-                sock, resolved = ipc.listen(endpoint, policy.ipc_mode)
+            sock, resolved = self._listen(endpoint, options)
             engine = self._engine_for_io()
             self.context._runner().call(engine.listen, sock, resolved, options)
             self._bound[resolved] = endpoint.transport
         self._last_endpoint = resolved.encode()
         return resolved
+
+    def _listen(self, endpoint: Endpoint, options: Options) -> tuple[Any, str]:
+        """The listening socket of a tcp or ipc endpoint.
+
+        Closing a socket is asynchronous, as in libzmq: the I/O thread closes its listeners a
+        moment after close() returns.  So when the address is in use while sockets of this
+        context are closing, the I/O thread is let catch up (once) before the bind fails: a
+        port closed and bound again at once, which programs and tests do, then just works."""
+
+        def listen() -> tuple[Any, str]:
+            if endpoint.transport == "tcp":
+                return tcp.listen(endpoint, options)
+            return ipc.listen(endpoint, self.context.policy.ipc_mode)
+
+        # Asked before trying: the close may finish between a failed try and the question.
+        closing = self.context._engines_closing()
+        try:
+            return listen()
+        except ZMQError as exc:
+            if exc.errno != Errno.EADDRINUSE or not closing:
+                raise
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            # Everything posted before this, the closes included, runs first (in order).
+            self.context._runner().call(_nothing, timeout=CLOSE_CATCH_UP_S)
+        return listen()
 
     def _connect(self, addr: str) -> None:
         self._check_open()

@@ -308,3 +308,33 @@ def test_socket_context_manager_closes(ctx: zmq.Context) -> None:
     with pytest.raises(zmq.ZMQError) as info:
         sock.send(b"x")
     assert info.value.errno == zmq.ENOTSOCK
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_an_address_closed_is_bound_again_at_once(
+    ctx: zmq.Context, tmp_path: object, transport: str
+) -> None:
+    """Closing is asynchronous (the I/O thread closes a socket's listeners just after), yet a
+    new socket may bind the address of one just closed, as with libzmq's usual timing: the
+    bind lets the I/O thread catch up before it calls the address taken."""
+    first = ctx.socket(zmq.PULL)
+    if transport == "tcp":
+        port = first.bind_to_random_port("tcp://127.0.0.1")
+        address = f"tcp://127.0.0.1:{port}"
+    else:
+        address = f"ipc://{tmp_path}/rebind.sock"
+        first.bind(address)
+    first.close(linger=0)
+    for _ in range(20):
+        sock = ctx.socket(zmq.PULL)
+        sock.bind(address)  # each time the previous one was closed just now
+        sock.close(linger=0)
+    # Still a real error while the address's holder is alive.
+    holder = ctx.socket(zmq.PULL)
+    holder.bind(address)
+    other = ctx.socket(zmq.PULL)
+    with pytest.raises(zmq.ZMQError) as caught:
+        other.bind(address)
+    assert caught.value.errno == zmq.EADDRINUSE
+    other.close(linger=0)
+    holder.close(linger=0)

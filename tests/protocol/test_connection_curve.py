@@ -371,6 +371,58 @@ def test_low_order_client_permanent_key(point: bytes) -> None:
     )
 
 
+@pytest.mark.parametrize("point", LOW_ORDER, ids=["zero", "one", "order-8"])
+def test_low_order_server_key_is_refused_when_the_client_is_made(point: bytes) -> None:
+    """A low-order server key is a configuration error, found before anything is sent (the
+    engine reports it as one), although the client's own crypto waits for start()."""
+    with pytest.raises(ValueError, match="not a usable Curve25519 public key") as caught:
+        CurveClient(point, CLIENT_SECRET)
+    assert_no_secrets(str(caught.value))
+
+
+def test_client_makes_its_transient_key_in_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """C' and the key of (S, C') are made when HELLO is, not when the connection is: a client
+    connecting to a busy or absent server spends no Curve25519 work on it before then."""
+    import safezmq.protocol.curve as curve
+
+    made: list[int] = []
+    real = curve.sodium.crypto_box_keypair
+
+    def counting() -> tuple[bytes, bytes]:
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(curve.sodium, "crypto_box_keypair", counting)
+    client = CurveClient(SERVER_PUBLIC, CLIENT_SECRET)
+    assert made == []
+    hello = client.start()
+    assert made == [1]
+    assert len(hello) == 1 and bytes(hello[0]).startswith(b"\x05HELLO")
+
+
+def test_one_secret_key_derives_its_public_key_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mechanisms made from one Secret (a socket's option, shared by all its connections)
+    work out its public key once; each still has the right one."""
+    import safezmq.protocol.curve as curve
+
+    calls: list[bytes] = []
+    real = curve.public_from_secret
+
+    def counting(secret: bytes) -> bytes:
+        calls.append(secret)
+        return real(secret)
+
+    monkeypatch.setattr(curve, "public_from_secret", counting)
+    shared = Secret(z85_decode(CLIENT_SECRET), "CURVE secret key")
+    clients = [CurveClient(SERVER_PUBLIC, shared) for _ in range(3)]
+    servers = [CurveServer(Secret(z85_decode(SERVER_SECRET))) for _ in range(2)]
+    assert len(calls) == 1 + 2  # once for the shared Secret, once per fresh one
+    assert {c.public_key for c in clients} == {z85_decode(CLIENT_PUBLIC)}
+    assert {s.public_key for s in servers} == {z85_decode(SERVER_PUBLIC)}
+    with pytest.raises(ValueError, match="does not belong"):
+        CurveClient(SERVER_PUBLIC, shared, OTHER_PUBLIC)  # still checked against the cache
+
+
 def test_hello_signature_of_non_zero_octets() -> None:
     server = server_after_greeting()
     forged = ForgedClient(SERVER_PUBLIC, CLIENT_SECRET)

@@ -129,3 +129,20 @@ def test_no_instance_dict() -> None:
     with pytest.raises(AttributeError):
         s.extra = 1  # type: ignore[attr-defined]
     assert not hasattr(s, "__dict__")
+
+
+def test_derive_computes_once_per_function_and_shows_nothing() -> None:
+    secret = Secret(PASSWORD, "CURVE secret key")
+    calls: list[bytes] = []
+
+    def length(value: bytes) -> int:
+        calls.append(value)
+        return len(value)
+
+    assert secret.derive(length) == len(PASSWORD)
+    assert secret.derive(length) == len(PASSWORD)
+    assert calls == [PASSWORD]
+    assert secret.derive(bytes.upper) == PASSWORD.upper()  # another function, its own value
+    assert all(PASSWORD.decode() not in text for text in renderings(secret))
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)

@@ -39,6 +39,8 @@ class Listener:
         #: An accepted connection waiting for a handshake slot (at most one is held).
         self._held: tuple[socket.socket, Any] | None = None
         self._fd = sock.fileno()
+        #: The ipc socket file this listener made (removed on close only if still ours).
+        self._ipc_file = ipc.file_identity(endpoint) if endpoint.startswith("ipc://") else None
         engine.loop.add_reader(self._fd, self._on_acceptable)
         engine.monitor(Event.LISTENING, self._fd, endpoint)
 
@@ -169,5 +171,5 @@ class Listener:
             self._held = None
         self.sock.close()
         if self.endpoint.startswith("ipc://"):
-            ipc.remove(self.endpoint)
+            ipc.remove(self.endpoint, self._ipc_file)
         self.engine.monitor(Event.CLOSED, self._fd, self.endpoint)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..constants import Event, SocketOption
 from ..options import Options
@@ -46,7 +46,7 @@ COOKIE_KEY_PERIOD = 60.0
 ZapCallback = Callable[..., None]
 
 
-class SocketHandle:
+class SocketHandle(Protocol):
     """What the engine needs of its socket (implemented by the socket core)."""
 
     socket_type_name: bytes
@@ -82,9 +82,11 @@ class SocketEngine:
         #: STREAM sockets speak raw bytes: no ZMTP, no handshake.
         self.session_class: Any = RawSession if socket.socket_type_name == b"STREAM" else Session
         self._keyring = CookieKeyring()
+        #: Rotates the cookie key; started (on the loop) when the first CURVE server session
+        #: is made, so that a socket that never serves CURVE has no timer on the loop.
+        self._keyring_timer: asyncio.TimerHandle | None = None
         #: The CURVE server keys beyond CURVE_SECRETKEY during a rotation (safezmq.auth.rotation).
         self.server_keys = ServerKeys(clock=time.time)
-        self._keyring_timer = self.loop.call_later(COOKIE_KEY_PERIOD, self._rotate_cookie_key)
         #: A PUB/XPUB sends the same messages to every subscriber: its NULL/PLAIN sessions
         #: encode each batch once between them (protocol/connection.py, SharedEncoding).
         self.shared_encoding: SharedEncoding | None = (
@@ -121,6 +123,10 @@ class SocketEngine:
                 raise ValueError("CURVE needs CURVE_SECRETKEY (and CURVE_PUBLICKEY) to be set")
             public = options[SocketOption.CURVE_PUBLICKEY] or None
             if options[SocketOption.CURVE_SERVER]:
+                if self._keyring_timer is None and not self._closing:
+                    self._keyring_timer = self.loop.call_later(
+                        COOKIE_KEY_PERIOD, self._rotate_cookie_key
+                    )
                 return CurveServer(
                     secret, public, zap=True, keyring=self._keyring, server_keys=self.server_keys
                 )
@@ -247,7 +253,8 @@ class SocketEngine:
         self._closing = True
         self.linger = linger
         self._on_closed = on_closed
-        self._keyring_timer.cancel()
+        if self._keyring_timer is not None:
+            self._keyring_timer.cancel()
         for listener in self.listeners.values():
             listener.close()
             for session in list(listener.sessions):

@@ -17,6 +17,7 @@ encrypted that way); short nonces start at 1 on both sides.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import struct
@@ -477,6 +478,27 @@ class CurveCodec(TrafficCodec):
         return "<CurveCodec: redacted>"
 
 
+#: A secret scalar used only to test public keys (it boxes nothing).
+_PROBE_SCALAR = os.urandom(32)
+
+
+@functools.lru_cache(maxsize=256)
+def _usable_public_key(key: bytes) -> bool:
+    """Whether ``key`` is a Curve25519 point that a box can be made with: libsodium refuses a
+    point of small order (every shared key with it is all zeros), whatever the secret scalar,
+    so one scalar multiplication per key tells.  Cached (public keys only): a client socket
+    makes a mechanism per connection, all with the same server key."""
+    try:
+        sodium.crypto_box_beforenm(key, _PROBE_SCALAR)
+    except CryptoError:
+        return False
+    return True
+
+
+def _public_of(secret_key: bytes) -> bytes:
+    return public_from_secret(decode_key(secret_key, "CURVE secret key"))
+
+
 class _CurveBase(Mechanism):
     name = b"CURVE"
 
@@ -487,7 +509,13 @@ class _CurveBase(Mechanism):
             "CURVE secret key",
         )
         self._secret = Secret(raw_secret, "CURVE secret key")
-        self.public_key = public_from_secret(raw_secret)
+        # A socket's key comes from its options as one Secret for all its connections: its
+        # public key (a Curve25519 scalar multiplication) is worked out once, not per handshake.
+        self.public_key = (
+            secret_key.derive(_public_of)
+            if isinstance(secret_key, Secret)
+            else public_from_secret(raw_secret)
+        )
         if public_key is not None and decode_key(public_key, "CURVE public key") != self.public_key:
             raise ValueError("the CURVE public key does not belong to the CURVE secret key")
         self._nonces = NonceCounter()
@@ -511,22 +539,22 @@ class CurveClient(_CurveBase):
     ) -> None:
         super().__init__(False, secret_key, public_key)
         self.server_key = decode_key(server_key, "CURVE server key")
-        self._transient_public, transient_secret = sodium.crypto_box_keypair()
-        try:
-            # A low-order point would make every box fail later, deep in the handshake.  The
-            # key is kept: HELLO and WELCOME are both boxed between S and C' (one Curve25519
-            # scalar multiplication for the two, not one each).
-            self._hello_key: bytes | None = sodium.crypto_box_beforenm(
-                self.server_key, transient_secret
-            )
-        except Exception:
-            raise ValueError("the CURVE server key is not a usable Curve25519 public key") from None
-        self._transient_secret: bytes | None = transient_secret
+        if not _usable_public_key(self.server_key):
+            # A low-order point would make every box fail later, deep in the handshake.
+            raise ValueError("the CURVE server key is not a usable Curve25519 public key")
+        # C' and the key of (S, C') are made in start(), once the server's greeting is in: a
+        # client connecting to a busy (or absent) server spends nothing on them before then.
+        self._transient_public = b""
+        self._transient_secret: bytes | None = None
+        self._hello_key: bytes | None = None
         self._cookie = b""
         self._server_transient = b""
 
     def start(self) -> list[bytes]:
-        assert self._transient_secret is not None
+        self._transient_public, self._transient_secret = sodium.crypto_box_keypair()
+        # Kept: HELLO and WELCOME are both boxed between S and C' (one Curve25519 scalar
+        # multiplication for the two, not one each).  It cannot fail: S was checked above.
+        self._hello_key = sodium.crypto_box_beforenm(self.server_key, self._transient_secret)
         self.step = "welcome"
         nonce = self._nonces.next()
         assert self._hello_key is not None

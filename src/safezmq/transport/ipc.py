@@ -8,6 +8,7 @@ never followed through a symlink.  ``ipc://@name`` uses Linux's abstract namespa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import stat
@@ -74,7 +75,10 @@ def _clear_stale(endpoint: Endpoint) -> None:
         probe.settimeout(0.5)
         probe.connect(endpoint.address)
     except OSError:
-        os.unlink(endpoint.address)  # nobody listens: a stale file from a previous run
+        # Nobody listens: a stale file from a previous run, or from a socket of ours whose
+        # listener is being closed (which removes its file too: either may come first).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(endpoint.address)
         return
     finally:
         probe.close()
@@ -83,13 +87,29 @@ def _clear_stale(endpoint: Endpoint) -> None:
     )
 
 
-def remove(endpoint_text: str) -> None:
-    """Remove the socket file of an ipc endpoint we bound (on unbind/close)."""
+def file_identity(endpoint_text: str) -> tuple[int, int] | None:
+    """The socket file of an ipc endpoint just bound, as (device, inode); None for an
+    abstract address (no file) or if it is gone already."""
     path = endpoint_text[len("ipc://") :]
     if path.startswith("@") or not path:
-        return
+        return None
     try:
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def remove(endpoint_text: str, identity: tuple[int, int] | None) -> None:
+    """Remove the socket file of an ipc endpoint we bound (on unbind/close), if it is still
+    the one we made (``file_identity``): by then another socket may have bound the path anew
+    (closing is asynchronous), and its file must stay."""
+    if identity is None:
+        return
+    path = endpoint_text[len("ipc://") :]
+    try:
+        info = os.lstat(path)
+        if stat.S_ISSOCK(info.st_mode) and (info.st_dev, info.st_ino) == identity:
             os.unlink(path)
     except OSError:
         pass
