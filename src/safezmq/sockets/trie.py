@@ -152,8 +152,8 @@ class Trie(Generic[P]):
         node = self._root
         if not node.children:
             # Only empty-prefix subscriptions (or none): the commonest PUB, every subscriber
-            # taking everything.  A PUB matches every message it sends, so skip the walk: half
-            # the cost of a match.
+            # taking everything.  The answer is then the root's set whatever the message, so
+            # there is nothing to walk (half the cost of a match, paid per message sent).
             return set(node.counts)
         found: set[P] = set()
         pos = 0
