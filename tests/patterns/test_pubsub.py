@@ -192,14 +192,79 @@ def test_invert_matching_publisher_only(ctx: zmq.Context) -> None:
     assert nothing_more(sub)  # non-inverting SUB: b1/b2 do not match "a"
 
 
+def test_invert_matching_with_the_empty_prefix(ctx: zmq.Context) -> None:
+    """The empty prefix takes every message (the shortcut of a publisher and a subscriber
+    whose only subscription it is), so inverted it takes none, and it must not stop a longer
+    prefix of the same socket from being applied."""
+    pub, address = bound(ctx, zmq.PUB, "inproc://invert-empty", invert_matching=1)
+    everything = make(ctx, zmq.SUB)
+    subscribe(everything, b"")
+    everything.connect(address)
+    fence = make(ctx, zmq.XSUB)  # shows what the publisher sends it, unfiltered
+    fence.connect(address)
+    fence.send(b"\x01a")
+    wait_subscriptions(pub, 2)
+    pub.send(b"a1")  # matches both: inverted, sent to neither
+    pub.send(b"b1")  # matches only the empty prefix: sent to the other one
+    assert fence.recv() == b"b1"
+    assert nothing_more(everything)
+
+    # A SUB of its own that inverts, subscribed to everything, then to more.
+    xpub, sub = xpub_to_inverting_sub(ctx, "inproc://invert-empty-sub", b"")
+    xpub.send(b"x1")  # matches the empty prefix: inverted, dropped when it is read
+    wait_queued(sub, 1)
+    assert nothing_more(sub)  # poll() read it, and found nothing wanted
+    unsubscribe(sub, b"")
+    subscribe(sub, b"y")
+    assert [xpub.recv(), xpub.recv()] == [b"\x00", b"\x01y"]
+    for msg in (b"y1", b"x2"):
+        xpub.send(msg)
+    assert sub.recv() == b"x2"
+
+
+def test_publisher_to_everyone_sees_subscribers_come_and_go(ctx: zmq.Context) -> None:
+    """A PUB whose subscribers all take everything sends to its current subscribers: one that
+    leaves gets nothing more, one that comes gets what follows, one with a longer prefix too."""
+    pub, address = bound(ctx, zmq.PUB, "inproc://everyone")
+    first = make(ctx, zmq.SUB)
+    subscribe(first, b"")
+    first.connect(address)
+    wait_subscriptions(pub, 1)
+    pub.send(b"one")
+    assert first.recv() == b"one"
+    second = make(ctx, zmq.SUB)
+    subscribe(second, b"")
+    second.connect(address)
+    wait_peers(pub, 2)
+    wait_subscriptions(pub, 2)
+    pub.send(b"two")
+    assert (first.recv(), second.recv()) == (b"two", b"two")
+    subscribe(first, b"t")
+    wait_subscriptions(pub, 3)
+    unsubscribe(first, b"")
+    wait_subscriptions(pub, 2)
+    for msg in (b"one more", b"three"):
+        pub.send(msg)
+    assert first.recv() == b"three"
+    assert [second.recv() for _ in range(2)] == [b"one more", b"three"]
+
+
+def xpub_to_inverting_sub(
+    ctx: zmq.Context, address: str, topic: bytes
+) -> tuple[zmq.Socket, zmq.Socket]:
+    """An XPUB_MANUAL publisher that sends everything to a SUB inverting ``topic``."""
+    xpub, endpoint = bound(ctx, zmq.XPUB, address, xpub_manual=1)
+    sub = make(ctx, zmq.SUB, invert_matching=1)
+    subscribe(sub, topic)
+    sub.connect(endpoint)
+    assert xpub.recv() == b"\x01" + topic
+    xpub.setsockopt(zmq.SUBSCRIBE, b"")
+    return xpub, sub
+
+
 def test_invert_matching_subscriber_only(ctx: zmq.Context) -> None:
     """A SUB that inverts, under an XPUB_MANUAL publisher that sends it everything."""
-    xpub, address = bound(ctx, zmq.XPUB, "inproc://invert-sub", xpub_manual=1)
-    sub = make(ctx, zmq.SUB, invert_matching=1)
-    subscribe(sub, b"a")
-    sub.connect(address)
-    assert xpub.recv() == b"\x01a"
-    xpub.setsockopt(zmq.SUBSCRIBE, b"")
+    xpub, sub = xpub_to_inverting_sub(ctx, "inproc://invert-sub", b"a")
     for msg in (b"a1", b"b1", b"ab", b"c1"):
         xpub.send(msg)
     assert [sub.recv() for _ in range(2)] == [b"b1", b"c1"]

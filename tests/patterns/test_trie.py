@@ -332,6 +332,13 @@ class TrieModel(RuleBasedStateMachine):
         assert set(topics) == {t for (t, _) in self.model}
 
     @invariant()
+    def shortcut_views(self) -> None:
+        """What a publisher and a subscriber read instead of a match: the holders of the empty
+        prefix, and whether any longer prefix is subscribed, live as the trie changes."""
+        assert set(self.trie.takes_all) == {p for (t, p) in self.model if t == b""}
+        assert bool(self.trie.longer) == any(t != b"" for (t, _) in self.model)
+
+    @invariant()
     def compact(self) -> None:
         """No node that holds nothing and leads nowhere, no chain of single children, and
         every edge is keyed by its first octet."""

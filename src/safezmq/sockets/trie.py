@@ -28,6 +28,13 @@ class Trie(Generic[P]):
     def __init__(self, counted: bool = True) -> None:
         self._root: _Node[P] = _Node()
         self._size = 0  # distinct (topic, pipe) pairs
+        # Live views of the root, which is never replaced, for the per-message shortcuts of a
+        # publisher and a subscriber (an attribute read where a call would cost more than the
+        # answer).  Read them; never change them.
+        #: The holders of the empty prefix: they take every message.
+        self.takes_all: dict[P, int] = self._root.counts
+        #: Longer prefixes, by first octet: empty when only the empty prefix is subscribed.
+        self.longer: dict[int, tuple[bytes, _Node[P]]] = self._root.children
         #: Counted: subscribing twice needs two removals.  Uncounted (a set per topic): what
         #: libzmq's XPUB does, because an XSUB sends every subscribe but only the last cancel.
         self.counted = counted
