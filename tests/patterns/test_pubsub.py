@@ -223,22 +223,29 @@ def test_invert_matching_with_the_empty_prefix(ctx: zmq.Context) -> None:
 
 
 def test_publisher_to_everyone_sees_subscribers_come_and_go(ctx: zmq.Context) -> None:
-    """A PUB whose subscribers all take everything sends to its current subscribers: one that
-    leaves gets nothing more, one that comes gets what follows, one with a longer prefix too."""
+    """A PUB whose subscribers all take everything sends to the ones it has now: one that
+    comes gets what follows, one that leaves is dropped from the sends, and one that trades
+    the empty prefix for a longer one gets only what matches that."""
     pub, address = bound(ctx, zmq.PUB, "inproc://everyone")
-    first = make(ctx, zmq.SUB)
-    subscribe(first, b"")
-    first.connect(address)
-    wait_subscriptions(pub, 1)
-    pub.send(b"one")
-    assert first.recv() == b"one"
-    second = make(ctx, zmq.SUB)
-    subscribe(second, b"")
-    second.connect(address)
+    subs = []
+    for _ in range(3):
+        sub = make(ctx, zmq.SUB)
+        subscribe(sub, b"")
+        sub.connect(address)
+        subs.append(sub)
+        wait_subscriptions(pub, len(subs))
+        pub.send(b"%d" % len(subs))
+    first, second, third = subs
+    assert [first.recv() for _ in range(3)] == [b"1", b"2", b"3"]
+    assert [second.recv() for _ in range(2)] == [b"2", b"3"]
+    assert third.recv() == b"3"
+
+    third.close(linger=0)
     wait_peers(pub, 2)
     wait_subscriptions(pub, 2)
-    pub.send(b"two")
-    assert (first.recv(), second.recv()) == (b"two", b"two")
+    pub.send(b"two left")
+    assert (first.recv(), second.recv()) == (b"two left", b"two left")
+
     subscribe(first, b"t")
     wait_subscriptions(pub, 3)
     unsubscribe(first, b"")
